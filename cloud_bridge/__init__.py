@@ -1,0 +1,1 @@
+"""Skytrail cloud bridge: ingest, correlation, trajectories, orbits, showers, fleet, API."""

@@ -1,0 +1,1 @@
+"""Skytrail station software: capture, detection, measurement, uplink, and the simulator."""
