@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError) as exc:
+        if args.verbose:
+            raise
         print(f"skytrail {args.group}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -13,7 +13,9 @@ PLANNED = {
 
 
 def register(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.description = f"{parser.description}. Not available in this version: {PLANNED[name]} is not built yet."
+    parser.description = (
+        f"{parser.description}. Not available in this version: {PLANNED[name]} is not built yet."
+    )
 
     def refuse(args: argparse.Namespace) -> int:
         parser.error(f"'{name}' is not available in this version: {PLANNED[name]} is not built yet")

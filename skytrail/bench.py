@@ -1,0 +1,5 @@
+"""`skytrail demo` (being written)."""
+
+
+def register(parser, name):
+    parser.set_defaults(func=lambda args: 0)
