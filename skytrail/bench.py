@@ -1,5 +1,137 @@
-"""`skytrail demo` (being written)."""
+"""`skytrail bench ...`: speed, measured as ratios against a baseline timed in the same run.
+
+This machine is shared and noisy, so no figure stands alone: each benchmark times its subject
+and a baseline that does the irreducible part of the same work, interleaved, and reports the
+best of several repeats of each. `--write` (the default for `bench all`) replaces that
+benchmark's section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
-def register(parser, name):
-    parser.set_defaults(func=lambda args: 0)
+def best_of(fn: Callable[[], object], repeats: int) -> float:
+    """Shortest wall time of `repeats` calls: the least disturbed by other load."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def bench_sim(repeats: int = 3) -> dict:
+    """Simulator frame rendering at 1920x1080 against the sensor read-out alone (noise + 8 bits)."""
+    import numpy as np
+
+    from edge.sim.config import Scenario, default_network
+    from edge.sim.event import plan_event
+    from edge.sim.layers import MeteorLayer, SkyBackgroundLayer, StarLayer
+    from edge.sim.render import Canvas, read_out
+
+    scenario = Scenario(seed=5, stations=default_network(1, 1), margin_s=0.2)
+    plan = plan_event(scenario)
+    camera = plan.cameras[0]
+    t_mid = plan.t_start_unix + np.arange(30) / camera.profile.fps
+    sky = scenario.sky
+    layers = [
+        SkyBackgroundLayer(sky.sky_mag_arcsec2, sky.extinction_mag_per_airmass),
+        StarLayer(
+            plan.atmosphere, sky.extinction_mag_per_airmass, sky.scintillation_zenith, sky.star_limit_vmag
+        ),
+        MeteorLayer(plan.meteor, plan.atmosphere, sky.extinction_mag_per_airmass),
+    ]
+    for layer in layers:
+        layer.prepare(camera, t_mid, camera.profile.exposure_s)
+    rng = np.random.default_rng(0)
+    background = Canvas(camera.shape)
+    layers[0].draw(0, background, rng)
+
+    def render_frames() -> None:
+        for k in range(len(t_mid)):
+            canvas = Canvas(camera.shape)
+            for layer in layers:
+                layer.draw(k, canvas, rng)
+            read_out(camera, canvas, rng)
+
+    def read_out_only() -> None:
+        for _ in range(len(t_mid)):
+            read_out(camera, background, rng)
+
+    full = best_of(render_frames, repeats)
+    baseline = best_of(read_out_only, repeats)
+    height, width = camera.shape
+    return {
+        "frame_shape": [height, width],
+        "frames": len(t_mid),
+        "stars_in_field": int(layers[1].x.shape[1]),
+        "render_ms_per_frame": round(1e3 * full / len(t_mid), 1),
+        "read_out_ms_per_frame": round(1e3 * baseline / len(t_mid), 1),
+        "render_over_read_out": round(full / baseline, 2),
+        "seconds_for_2s_event_4_cameras_est": round(
+            full / len(t_mid) * (2.0 + 1.0) * camera.profile.fps * 4, 1
+        ),
+    }
+
+
+BENCHMARKS: dict[str, tuple[Callable[..., dict], str]] = {
+    "sim": (bench_sim, "Simulator rendering"),
+}
+
+
+def register(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument("which", choices=["all", *BENCHMARKS], help="which benchmark (all: every one)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON only")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md (implied by 'all')")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    names = list(BENCHMARKS) if args.which == "all" else [args.which]
+    results = {}
+    for name in names:
+        fn, title = BENCHMARKS[name]
+        results[name] = fn(repeats=args.repeats)
+        if args.write or args.which == "all":
+            write_section(name, title, results[name])
+    if args.json:
+        print(json.dumps(results[names[0]] if len(names) == 1 else results, indent=2))
+    else:
+        for name, figures in results.items():
+            print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in figures.items()))
+    return 0
+
+
+def write_section(name: str, title: str, figures: dict, path: Path = BENCHMARKS_MD) -> None:
+    """Replace (or add) this benchmark's section of the benchmarks page."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine = f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+    rows = "\n".join(f"| {k} | {v} |" for k, v in figures.items())
+    section = (
+        f"<!-- bench:{name} -->\n## {title}\n"
+        f"`skytrail bench {name}`, measured {when} ({machine}).\n\n"
+        f"| figure | value |\n|---|---|\n{rows}\n<!-- /bench:{name} -->"
+    )
+    text = (
+        path.read_text()
+        if path.exists()
+        else (
+            "# Benchmarks\n\nWritten by `./build.sh bench`; every figure is a ratio against a baseline "
+            "timed in the same run, or comes with one.\n"
+        )
+    )
+    pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)

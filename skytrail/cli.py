@@ -21,7 +21,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "station": ("skytrail.pending", "run a station (capture, detect, measure, uplink)"),
     "bridge": ("skytrail.pending", "run the cloud bridge (ingest, solve, API)"),
     "process": ("skytrail.pending", "detect and measure events in recorded or simulated frames"),
-    "eval": ("skytrail.pending", "measure accuracy against simulator truth"),
+    "eval": ("skytrail.evaluate", "measure accuracy against independent references and simulator truth"),
     "bench": ("skytrail.bench", "measure speed, as ratios against a baseline from the same run"),
 }
 

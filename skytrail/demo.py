@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         stations=default_network(args.stations, args.cameras, binning=args.binning),
         meteor={"shower": args.shower},
-        distractors={},
+        distractors={"satellites": 1, "aircraft": 1},
     )
     started = time.perf_counter()
     print(f"Simulating a {args.shower} meteor over {args.stations} stations x {args.cameras} cameras ...")
@@ -78,10 +78,16 @@ def draw_camera(out: Path, camera: dict) -> Image.Image:
         pen.ellipse([x - 2, y - 2, x + 2, y + 2], outline=METEOR_COLOUR)
     if track:
         pen.text((track[0][0] + 8, track[0][1] - 14), "meteor (truth)", fill=METEOR_COLOUR)
-    for frame in camera["frames"][:: max(1, len(camera["frames"]) // 8)]:
+    labelled = set()
+    for frame in camera["frames"]:
         for item in frame["distractors"]:
-            if item.get("x_px") is not None and item.get("y_px") is not None:
-                pen.text((item["x_px"] + 6, item["y_px"] + 6), item.get("kind", "?"), fill=DISTRACTOR_COLOUR)
+            x, y = item.get("x_px"), item.get("y_px")
+            if x is None or y is None or item.get("in_frame") is False:
+                continue
+            pen.point((x, y + 6), fill=DISTRACTOR_COLOUR)
+            if item["id"] not in labelled:
+                labelled.add(item["id"])
+                pen.text((x + 8, y + 8), f"{item['kind']} {item.get('callsign') or ''}", fill=DISTRACTOR_COLOUR)
     label = f"{camera['station_id']}/{camera['camera_id']}  meteor frames: {camera['meteor_frames']}"
     pen.text((8, 8), label, fill=(255, 255, 255))
     path = out / camera["station_id"] / f"{camera['camera_id']}_max.png"

@@ -8,7 +8,6 @@ PLANNED = {
     "station": "the station runtime (capture, detection, uplink)",
     "bridge": "the cloud bridge service and solver",
     "process": "detection and measurement of recorded frames",
-    "eval": "accuracy evaluations against simulator truth",
 }
 
 

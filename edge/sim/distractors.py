@@ -234,6 +234,15 @@ class SatelliteLayer:
                 })  # fmt: skip
             self._tracks.append(_Track(x, y, e, truth))
 
+    def describe(self) -> dict:
+        """JSON-safe description of every satellite, for the truth file."""
+        return {"layer": self.name, "satellites": [{
+            "id": s.id, "train_id": s.train_id, "t0_unix": s.t0_unix,
+            "r0_ecef_m": [float(v) for v in s.r0_ecef_m], "v_ecef_ms": [float(v) for v in s.v_ecef_ms],
+            "height_m": float(ecef_to_geodetic(s.r0_ecef_m)[2]), "mag_1000km": s.mag_1000km,
+            "flare_t_unix": s.flare_t_unix, "flare_dmag": s.flare_dmag, "flare_fwhm_s": s.flare_fwhm_s,
+        } for s in self.satellites]}  # fmt: skip
+
     def draw(self, k: int, canvas: Canvas, rng: np.random.Generator) -> list[dict]:
         out = []
         for tr in self._tracks:
@@ -399,6 +408,20 @@ class AircraftLayer:
                 })  # fmt: skip
             self._truth.append(truth)
 
+    def describe(self) -> dict:
+        """JSON-safe description of every aircraft (identity, track, lights), for the truth file."""
+        items = []
+        for a in self.aircraft:
+            lat, lon, h = (float(v) for v in a.geodetic(a.t0_unix))
+            items.append({
+                "id": a.id, "icao24": a.icao24, "callsign": a.callsign, "t0_unix": a.t0_unix,
+                "r0_ecef_m": [float(v) for v in a.r0_ecef_m], "v_ecef_ms": [float(v) for v in a.v_ecef_ms],
+                "lat_deg": lat, "lon_deg": lon, "height_m": h, "heading_deg": a.heading_deg,
+                "ground_speed_ms": a.ground_speed_ms, "lights": [vars(lt) | {"offset_m": list(lt.offset_m)}
+                                                                 for lt in a.lights],
+            })  # fmt: skip
+        return {"layer": self.name, "aircraft": items}
+
     def draw(self, k: int, canvas: Canvas, rng: np.random.Generator) -> list[dict]:
         out = []
         for (x, y, e), truth in zip(self._draws, self._truth, strict=True):
@@ -423,15 +446,19 @@ def ks_moon_sky_nl(phase_angle_deg, rho_deg, moon_zd_deg, sky_zd_deg, k_mag: flo
 
     phase_angle_deg: Sun-Moon-observer angle (0 at full); rho_deg: angle between the sky point and the
     Moon; moon_zd_deg, sky_zd_deg: zenith distances. Eqs. 15-21: Rayleigh plus Mie scattering
-    f(rho) (with 6.2e7/rho^2 inside 10 deg), the Moon's illuminance I*, their airmass
+    f(rho), the Moon's illuminance I*, their airmass
     X(Z) = (1 - 0.96 sin^2 Z)^-1/2. Zero where the Moon or the sky point is below the horizon.
+    Inside 10 deg K&S replace the Mie term 10^(6.15 - rho/40) by 6.2e7/rho^2, which is 22 % lower
+    at 10 deg; the larger of the two is used here so that the sky has no ring at 10 deg (the
+    difference is confined to 9-10 deg from the Moon).
     """
     alpha = np.abs(np.asarray(phase_angle_deg, float))
     rho = np.maximum(np.asarray(rho_deg, float), MOON_RADIUS_DEG)
     zm = np.asarray(moon_zd_deg, float)
     z = np.asarray(sky_zd_deg, float)
     istar = 10.0 ** (-0.4 * (3.84 + 0.026 * alpha + 4e-9 * alpha**4))
-    mie = np.where(rho >= 10.0, 10.0 ** (6.15 - rho / 40.0), 6.2e7 / rho**2)
+    mie = 10.0 ** (6.15 - rho / 40.0)
+    mie = np.where(rho >= 10.0, mie, np.maximum(mie, 6.2e7 / rho**2))
     f_rho = 10.0**5.36 * (1.06 + np.cos(np.radians(rho)) ** 2) + mie
 
     def x_ks(zd):
@@ -511,6 +538,10 @@ class MoonLayer:
             "x_px": xm if in_frame else None, "y_px": ym if in_frame else None,
             "moon_sky_mag_arcsec2_at_centre": sb_c if math.isfinite(sb_c) else None,
         }  # fmt: skip
+
+    def describe(self) -> dict:
+        return {"layer": self.name, "extinction_k_mag": self.k_mag, "glare_fraction": self.glare_fraction,
+                "glare_radius_deg": self.glare_radius_deg}  # fmt: skip
 
     def draw(self, k: int, canvas: Canvas, rng: np.random.Generator) -> list[dict]:
         if self._sky_e is not None:
@@ -653,6 +684,11 @@ class CloudLayer:
         op = np.where(grid.alt_deg > 0, op, 0.0)
         return np.clip(grid.upsample(op), 0.0, 1.0)
 
+    def describe(self) -> dict:
+        return {"layer": self.name, "cover": self.cover, "height_m": self.height_m, "seed": self.seed,
+                "wind_en_ms": [float(v) for v in self.wind_en_ms], "glow_mag_arcsec2": self.glow_mag_arcsec2,
+                "thresholds": {sid: d.threshold for sid, d in self._decks.items()}}  # fmt: skip
+
     def draw(self, k: int, canvas: Canvas, rng: np.random.Generator) -> list[dict]:
         deck, grid, _e, _n, glow_e, _t, sid = self._state
         op = self.opacity(k)
@@ -682,8 +718,8 @@ class _Insect:
     wobble_phase: float
     sigma_px: float
     lit: bool
-    mag: float  # lit: total V-equivalent magnitude; dark: peak fraction of light blocked (stored in depth)
-    depth: float
+    mag: float  # lit: total V-equivalent magnitude of the blob
+    depth: float  # dark: peak fraction of the light it blocks
 
 
 class InsectLayer:
@@ -758,6 +794,10 @@ class InsectLayer:
             ]  # fmt: skip
             x = np.where(near, x, np.nan)
             self._items.append((ins, x, y, np.full(x.shape, e_each), truth))
+
+    def describe(self) -> dict:
+        return {"layer": self.name, "per_camera": self.count, "seed": self.seed,
+                "lit_fraction": self.lit_fraction}  # fmt: skip
 
     def draw(self, k: int, canvas: Canvas, rng: np.random.Generator) -> list[dict]:
         out = []

@@ -1,0 +1,113 @@
+"""`skytrail eval ...`: accuracy measured against independent references and simulator truth.
+
+Each evaluation prints its figures as JSON; docs/accuracy.md quotes them with the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from collections.abc import Callable
+
+
+def eval_geometry(seed: int = 1) -> dict:
+    """Our vectorised transforms against astropy, and the camera model's pixel round trip."""
+    import astropy.units as u
+    import numpy as np
+    from astropy.coordinates import AltAz, EarthLocation, SkyCoord
+
+    from edge.astrometry.camera_model import CameraModel
+    from edge.camera.profiles import M3_8MM
+    from edge.geometry.celestial import Atmosphere, icrs_to_altaz, to_time
+    from edge.geometry.earth import Site, ecef_to_geodetic, geodetic_to_ecef
+
+    rng = np.random.default_rng(seed)
+    site = Site(40.45, 116.6, 100.0)
+    t = to_time("2026-08-12T20:00:00")
+    ra, dec = rng.uniform(0, 360, 2000), np.degrees(np.arcsin(rng.uniform(-1, 1, 2000)))
+    atmosphere = Atmosphere(pressure_hpa=1000.0, temperature_c=10.0, relative_humidity=0.5)
+    loc = EarthLocation.from_geodetic(site.lon_deg * u.deg, site.lat_deg * u.deg, site.height_m * u.m)
+    frame = AltAz(
+        obstime=t,
+        location=loc,
+        pressure=1000.0 * u.hPa,
+        temperature=10.0 * u.deg_C,
+        relative_humidity=0.5,
+        obswl=0.55 * u.um,
+    )
+    ref = SkyCoord(ra * u.deg, dec * u.deg).transform_to(frame)
+    alt, az = icrs_to_altaz(ra, dec, t, site, refraction=atmosphere)
+    up = ref.alt.deg > 5
+    sep = SkyCoord(az * u.deg, alt * u.deg).separation(SkyCoord(ref.az, ref.alt)).to(u.mas).value[up]
+
+    lat, lon, h = rng.uniform(-89, 89, 1000), rng.uniform(-180, 180, 1000), rng.uniform(-400, 5000, 1000)
+    xyz = geodetic_to_ecef(lat, lon, h)
+    astro = EarthLocation.from_geodetic(lon * u.deg, lat * u.deg, h * u.m)
+    astro_xyz = np.stack([astro.x.to(u.m).value, astro.y.to(u.m).value, astro.z.to(u.m).value], -1)
+    back_h = ecef_to_geodetic(xyz)[2]
+
+    model = CameraModel.from_pointing(
+        width_px=M3_8MM.width_px,
+        height_px=M3_8MM.height_px,
+        pixel_pitch_um=M3_8MM.pixel_pitch_um,
+        focal_length_mm=M3_8MM.focal_length_mm,
+        az_deg=30,
+        alt_deg=45,
+        roll_deg=3,
+        k1=M3_8MM.k1,
+        k2=M3_8MM.k2,
+    )
+    gy, gx = np.mgrid[0 : model.height_px : 4, 0 : model.width_px : 4].astype(float)
+    rx, ry = model.enu_to_pixel(model.pixel_to_enu(gx, gy))
+    return {
+        "icrs_to_altaz_vs_astropy_max_mas": float(sep.max()),
+        "directions_compared": int(up.sum()),
+        "geodetic_to_ecef_vs_astropy_max_mm": float(1e3 * np.abs(xyz - astro_xyz).max()),
+        "ecef_round_trip_height_max_um": float(1e6 * np.abs(back_h - h).max()),
+        "camera_round_trip_max_px": float(np.hypot(rx - gx, ry - gy).max()),
+        "camera_pixels_checked": int(gx.size),
+    }
+
+
+def eval_sim(seed: int = 1) -> dict:
+    """A simulated event's stars and meteor against catalogue and truth."""
+    import numpy as np
+
+    from edge.sim.config import Scenario, default_network
+    from edge.sim.evaluate import meteor_centroid_errors, radiant_error, star_centroid_errors
+    from edge.sim.event import simulate_event
+
+    scenario = Scenario(
+        seed=seed,
+        stations=default_network(2, 2, binning=2),
+        margin_s=0.3,
+        meteor={"shower": "PER", "peak_abs_mag": -1.5},
+    )
+    with tempfile.TemporaryDirectory() as out:
+        truth = simulate_event(scenario, out)
+        stars = star_centroid_errors(out, truth)
+        meteor = meteor_centroid_errors(out, truth)
+    return {
+        "star_centroid_error_median_px": float(np.median(stars)),
+        "star_centroid_error_p90_px": float(np.percentile(stars, 90)),
+        "stars_measured": int(len(stars)),
+        "meteor_centroid_error_median_px": float(np.median(meteor)),
+        "meteor_frames_measured": int(len(meteor)),
+        **radiant_error(truth),
+    }
+
+
+EVALUATIONS: dict[str, tuple[Callable[..., dict], str]] = {
+    "geometry": (eval_geometry, "coordinate transforms and camera model against astropy"),
+    "sim": (eval_sim, "simulated frames against catalogue and truth"),
+}
+
+
+def register(parser: argparse.ArgumentParser, name: str) -> None:
+    commands = parser.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
+    for key, (fn, help_text) in EVALUATIONS.items():
+        sub = commands.add_parser(key, help=help_text, description=help_text)
+        sub.add_argument("--json", action="store_true", help="print JSON (the default; kept for scripts)")
+        sub.add_argument("--seed", type=int, default=1)
+        sub.set_defaults(func=lambda args, fn=fn: print(json.dumps(fn(seed=args.seed), indent=2)) or 0)
