@@ -87,7 +87,9 @@ def draw_camera(out: Path, camera: dict) -> Image.Image:
             pen.point((x, y + 6), fill=DISTRACTOR_COLOUR)
             if item["id"] not in labelled:
                 labelled.add(item["id"])
-                pen.text((x + 8, y + 8), f"{item['kind']} {item.get('callsign') or ''}", fill=DISTRACTOR_COLOUR)
+                pen.text(
+                    (x + 8, y + 8), f"{item['kind']} {item.get('callsign') or ''}", fill=DISTRACTOR_COLOUR
+                )
     label = f"{camera['station_id']}/{camera['camera_id']}  meteor frames: {camera['meteor_frames']}"
     pen.text((8, 8), label, fill=(255, 255, 255))
     path = out / camera["station_id"] / f"{camera['camera_id']}_max.png"
