@@ -30,9 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import ndimage
 
 from edge.geometry.earth import ecef_to_geodetic, enu_basis, enu_to_altaz
+from edge.photometry.extinction import DEFAULT_K_V_MAG, airmass, extincted_mag
 from edge.sim.render import Canvas, SimCamera, add_gaussians
 
-EXTINCTION_K_MAG = 0.25  # V extinction per airmass at a good site (FACTS.md: 0.2 to 0.3)
+EXTINCTION_K_MAG = DEFAULT_K_V_MAG
 GM_EARTH_M3_S2 = 3.986004418e14
 EARTH_RADIUS_M = 6_371_008.8
 ARCSEC2_PER_SR = (180.0 / math.pi * 3600.0) ** 2
@@ -47,23 +48,9 @@ _MAX_SAMPLES = 4000
 # Shared helpers
 
 
-def airmass(alt_deg) -> np.ndarray:
-    """Kasten & Young (1989) relative airmass at apparent altitude(s) alt_deg; inf at or below -1.6 deg."""
-    alt = np.asarray(alt_deg, float)
-    z = 90.0 - alt
-    with np.errstate(invalid="ignore", divide="ignore"):
-        x = 1.0 / (np.cos(np.radians(z)) + 0.50572 * np.power(np.maximum(96.07995 - z, 1e-9), -1.6364))
-    return np.where(alt > -1.6, x, np.inf)
-
-
-def extincted_mag(mag, alt_deg, k_mag: float = EXTINCTION_K_MAG) -> np.ndarray:
-    """V magnitude seen from the ground of a source of above-atmosphere magnitude `mag` at alt_deg."""
-    return np.asarray(mag, float) + k_mag * airmass(alt_deg)
-
-
-def _electrons(camera: SimCamera, mag, duration_s: float, alt_deg) -> np.ndarray:
+def _electrons(camera: SimCamera, mag, duration_s: float, alt_deg, k_mag: float) -> np.ndarray:
     """Photo-electrons over duration_s of a source of above-atmosphere V `mag`; zero below the horizon."""
-    m = extincted_mag(mag, alt_deg)
+    m = extincted_mag(mag, alt_deg, k_mag)
     with np.errstate(over="ignore", invalid="ignore"):
         e = np.asarray(camera.profile.electrons(m, duration_s), float)
     return np.where(np.isfinite(e) & (np.asarray(alt_deg) > 0.0), e, 0.0)
@@ -199,7 +186,8 @@ class SatelliteLayer:
 
     name = "satellites"
 
-    def __init__(self, satellites: list[Satellite]) -> None:
+    def __init__(self, satellites: list[Satellite], k_mag: float = EXTINCTION_K_MAG) -> None:
+        self.k_mag = k_mag
         self.satellites = list(satellites)
         self._tracks: list[_Track] = []
         self._sigma_px = 1.0
@@ -214,9 +202,9 @@ class SatelliteLayer:
             n = _samples_needed(xa, ya, xb, yb)
             ts = _sub_times(t_mid, exposure_s, n)
             x, y, alt, _az, rng_m = _project(camera, sat.position_ecef(ts))
-            e = _electrons(camera, sat.mag_at(ts, rng_m), exposure_s / n, alt)
+            e = _electrons(camera, sat.mag_at(ts, rng_m), exposure_s / n, alt, self.k_mag)
             xm, ym, altm, azm, rm = _project(camera, sat.position_ecef(t_mid))
-            magm = extincted_mag(sat.mag_at(t_mid, rm), altm)
+            magm = extincted_mag(sat.mag_at(t_mid, rm), altm, self.k_mag)
             inside = camera.model.in_frame(xm, ym) & (altm > 0)
             truth: list[dict | None] = []
             for k in range(len(t_mid)):
@@ -361,7 +349,8 @@ class AircraftLayer:
 
     name = "aircraft"
 
-    def __init__(self, aircraft: list[Aircraft]) -> None:
+    def __init__(self, aircraft: list[Aircraft], k_mag: float = EXTINCTION_K_MAG) -> None:
+        self.k_mag = k_mag
         self.aircraft = list(aircraft)
         self._draws: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._truth: list[list[dict | None]] = []
@@ -382,14 +371,14 @@ class AircraftLayer:
             for j, lt in enumerate(ac.lights):
                 on = lt.on_time_s(ts - dt / 2, ts + dt / 2)
                 mag = lt.mag_10km + 5.0 * np.log10(rng_m[..., j] / 1.0e4)
-                e[..., j] = _electrons(camera, mag, 1.0, alt[..., j]) * on
+                e[..., j] = _electrons(camera, mag, 1.0, alt[..., j], self.k_mag) * on
             nf = len(t_mid)
             self._draws.append((x.reshape(nf, -1), y.reshape(nf, -1), e.reshape(nf, -1)))
             xm, ym, altm, azm, rm = _project(camera, ac.position_ecef(t_mid))
             lat, lon, h = ac.geodetic(t_mid)
             steady = [lt for lt in ac.lights if lt.period_s <= 0]
             nav_mag = min(lt.mag_10km for lt in steady) if steady else np.inf
-            mag_nav = extincted_mag(nav_mag + 5.0 * np.log10(rm / 1.0e4), altm)
+            mag_nav = extincted_mag(nav_mag + 5.0 * np.log10(rm / 1.0e4), altm, self.k_mag)
             inside = camera.model.in_frame(xm, ym) & (altm > 0)
             e_frame = e.sum(axis=1)  # (F, L)
             steady_e = sum(e_frame[:, j] for j, lt in enumerate(ac.lights) if lt.period_s <= 0)
@@ -592,7 +581,8 @@ class CloudLayer:
     def __init__(self, cover: float, seed: int, *, height_m: float = 3000.0, wind_ms: float = 10.0,
                  wind_dir_deg: float = 0.0, glow_mag_arcsec2: float = 20.5, moon_albedo: float = 0.5,
                  scales_m: tuple[float, ...] = (300.0, 900.0, 2500.0), edge_width: float = 0.6,
-                 cameras: list[SimCamera] | None = None) -> None:  # fmt: skip
+                 cameras: list[SimCamera] | None = None,
+                 k_mag: float = EXTINCTION_K_MAG) -> None:  # fmt: skip
         if not 0.0 <= cover <= 1.0:
             raise ValueError(f"cover: {cover} is outside 0..1")
         if not height_m > 0:
@@ -603,6 +593,7 @@ class CloudLayer:
         w = math.radians(wind_dir_deg)  # direction the wind blows toward
         self.wind_en_ms = np.array([wind_ms * math.sin(w), wind_ms * math.cos(w)])
         self.glow_mag_arcsec2 = glow_mag_arcsec2
+        self.k_mag = k_mag
         self.moon_albedo = moon_albedo
         self.scales_m = scales_m
         self.edge_width = edge_width
@@ -667,7 +658,7 @@ class CloudLayer:
         alt_m, _az, frac = (float(v) for v in moon_altaz_and_phase(t_c, camera.site))
         if alt_m > 0:
             phase = math.degrees(math.acos(min(1.0, max(-1.0, 2 * frac - 1))))
-            lux = LUX_OF_V0 * 10.0 ** (-0.4 * float(extincted_mag(moon_vmag(phase), alt_m)))
+            lux = LUX_OF_V0 * 10.0 ** (-0.4 * float(extincted_mag(moon_vmag(phase), alt_m, self.k_mag)))
             lum_cd_m2 = self.moon_albedo * lux * math.sin(math.radians(alt_m)) / math.pi
             sb_lin += lum_cd_m2 / CD_M2_OF_V0_ARCSEC2
         glow_e = float(camera.profile.electrons(0.0, exposure_s)) * sb_lin * grid.solid_angle_arcsec2
@@ -950,12 +941,14 @@ def _make_aircraft(j: int, cameras, t_start: float, duration_s: float, rng: np.r
 
 
 def build_distractor_layers(config: DistractorsConfig, cameras: list[SimCamera], t_start_unix: float,
-                            duration_s: float, rng: np.random.Generator) -> list:  # fmt: skip
+                            duration_s: float, rng: np.random.Generator, *, k_mag: float = EXTINCTION_K_MAG,
+                            sky_mag_arcsec2: float = 20.5) -> list:  # fmt: skip
     """The distractor layers of one clip, drawn in the returned order (insects last).
 
     Satellites and aircraft are placed so that each crosses the field of at least one camera near
     mid-clip (a random camera and a point inside its field, then a 3-D track through it). Side
-    effect: cameras without hot pixels get `config.hot_pixels_per_camera` of them.
+    effect: cameras without hot pixels get `config.hot_pixels_per_camera` of them. `k_mag` (V
+    extinction per airmass) and `sky_mag_arcsec2` (zenith sky brightness) are the scenario's sky.
     """
     if not isinstance(config, DistractorsConfig):
         config = DistractorsConfig.model_validate(config)
@@ -970,19 +963,20 @@ def build_distractor_layers(config: DistractorsConfig, cameras: list[SimCamera],
             cam.hot_pixels = hot_pixels_for(cam.shape, config.hot_pixels_per_camera, rng)
     layers: list = []
     if config.moon:
-        layers.append(MoonLayer())
+        layers.append(MoonLayer(k_mag=k_mag))
     if config.cloud_cover > 0:
         layers.append(CloudLayer(
             config.cloud_cover, int(rng.integers(2**31)), height_m=config.cloud_height_m,
             wind_ms=config.cloud_wind_ms, wind_dir_deg=float(rng.uniform(0, 360)), cameras=cameras,
+            glow_mag_arcsec2=sky_mag_arcsec2, k_mag=k_mag,
         ))  # fmt: skip
     if config.satellites:
         sats = [s for j in range(config.satellites)
                 for s in _make_satellites(j, config, cameras, t_start_unix, duration_s, rng)]  # fmt: skip
-        layers.append(SatelliteLayer(sats))
+        layers.append(SatelliteLayer(sats, k_mag=k_mag))
     if config.aircraft:
         layers.append(AircraftLayer([_make_aircraft(j, cameras, t_start_unix, duration_s, rng)
-                                     for j in range(config.aircraft)]))  # fmt: skip
+                                     for j in range(config.aircraft)], k_mag=k_mag))  # fmt: skip
     if config.insects:
         layers.append(InsectLayer(config.insects, int(rng.integers(2**31))))
     return layers

@@ -374,7 +374,13 @@ def simulate_event(scenario: Scenario, out_dir: str | Path) -> dict:
     plan = plan_event(scenario)
     world_rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 2]))
     distractors = build_distractor_layers(
-        scenario.distractors, plan.cameras, plan.t_start_unix, plan.t_end_unix - plan.t_start_unix, world_rng
+        scenario.distractors,
+        plan.cameras,
+        plan.t_start_unix,
+        plan.t_end_unix - plan.t_start_unix,
+        world_rng,
+        k_mag=scenario.sky.extinction_mag_per_airmass,
+        sky_mag_arcsec2=scenario.sky.sky_mag_arcsec2,
     )
     cameras_truth = []
     for index, camera in enumerate(plan.cameras):

@@ -14,18 +14,13 @@ import numpy as np
 from edge.catalogue.stars import load_bright_stars
 from edge.geometry.celestial import Atmosphere, altaz_to_icrs, icrs_to_altaz, to_time
 from edge.geometry.earth import altaz_to_enu, enu_to_altaz
+from edge.photometry.extinction import airmass
 from edge.sim.meteor import FAINT_MAG, MeteorTrajectory
 from edge.sim.render import Canvas, SimCamera
 
 # How finely a moving source is sampled within one exposure.
 MAX_SAMPLE_STEP_PX = 0.3
 MAX_SAMPLES = 400
-
-
-def airmass(alt_deg) -> np.ndarray:
-    """Kasten & Young (1989) relative airmass, good to the horizon."""
-    alt = np.clip(np.asarray(alt_deg, float), 0.0, 90.0)
-    return 1.0 / (np.sin(np.radians(alt)) + 0.50572 * (alt + 6.07995) ** -1.6364)
 
 
 def pixel_altitudes(camera: SimCamera, step_px: int = 16) -> np.ndarray:
