@@ -5,7 +5,7 @@ cd "$(dirname "$0")"
 
 VENV=.venv
 PY=$VENV/bin/python
-APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev)
+APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev clang)
 
 log() { printf '[build.sh] %s\n' "$*" >&2; }
 
@@ -43,6 +43,8 @@ setup() {
 run_tests() {
     setup
     "$VENV/bin/ruff" check edge cloud_bridge skytrail tests
+    # the C core on its own, under AddressSanitizer and UBSan, then a bounded fuzz run
+    edge/detect/ctests/run.sh "${FUZZ_SECONDS:-20}"
     "$PY" -m pytest -q "$@"
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import platform
 import re
 import time
@@ -84,8 +85,22 @@ def bench_sim(repeats: int = 3) -> dict:
     }
 
 
+def bench_detect(repeats: int = 3) -> dict:
+    from edge.detect.bench import run_bench
+
+    return run_bench(repeats=repeats)
+
+
+def bench_solve(repeats: int = 3) -> dict:
+    from cloud_bridge.bench import bench_solve as run
+
+    return run(repeats=repeats)
+
+
 BENCHMARKS: dict[str, tuple[Callable[..., dict], str]] = {
     "sim": (bench_sim, "Simulator rendering"),
+    "detect": (bench_detect, "C detector, one core, 1920x1080"),
+    "solve": (bench_solve, "Trajectory, orbit and shower per event"),
 }
 
 
@@ -98,6 +113,7 @@ def register(parser: argparse.ArgumentParser, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    logging.getLogger().setLevel(logging.WARNING)  # per-event logs would drown the figures
     names = list(BENCHMARKS) if args.which == "all" else [args.which]
     results = {}
     for name in names:

@@ -282,8 +282,12 @@ class FrameMeasurement(_Model):
     utc: UtcDatetime = Field(description="UTC at the middle of the frame's exposure (ISO 8601, 'Z').")
     frame_index: int = Field(ge=0, description="Frame number in the camera's stream; gaps mean dropped "
                              "or unmeasured frames.")
-    x_px: float = Field(description="Centroid column, pixels (the top-left pixel's centre is (0, 0)).")
-    y_px: float = Field(description="Centroid row, pixels (the top-left pixel's centre is (0, 0)).")
+    x_px: float | None = Field(None, description="Centroid column, pixels (the top-left pixel's centre is "
+                               "(0, 0)); absent only for data imported from sources that give sky positions "
+                               "alone.")
+    y_px: float | None = Field(
+        None, description="Centroid row, pixels (the top-left pixel's centre is (0, 0))."
+    )
     ra_deg: float | None = Field(None, ge=0, lt=360, description="Right ascension, ICRS (J2000), degrees.")
     dec_deg: float | None = Field(None, ge=-90, le=90, description="Declination, ICRS (J2000), degrees.")
     alt_deg: float | None = Field(None, ge=-90, le=90, description="Apparent altitude, degrees; includes "
@@ -299,12 +303,14 @@ class FrameMeasurement(_Model):
 
     @model_validator(mode="after")
     def _pairs(self) -> FrameMeasurement:
-        for a, b in (("ra_deg", "dec_deg"), ("alt_deg", "az_deg")):
+        for a, b in (("x_px", "y_px"), ("ra_deg", "dec_deg"), ("alt_deg", "az_deg")):
             if (getattr(self, a) is None) != (getattr(self, b) is None):
                 missing = a if getattr(self, a) is None else b
                 raise FieldProblem((missing,), f"{a} and {b} must be given together")
         if self.mag_sigma is not None and self.mag is None:
             raise FieldProblem(("mag_sigma",), "given without mag")
+        if self.x_px is None and self.ra_deg is None:
+            raise FieldProblem(("x_px",), "a frame needs a position: x_px/y_px, ra_deg/dec_deg or both")
         return self
 
 

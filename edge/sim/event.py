@@ -24,6 +24,7 @@ from edge.catalogue.showers import get_shower, solar_longitude_deg, time_of_sola
 from edge.geometry.celestial import Atmosphere, icrs_to_altaz, sun_altaz, to_time
 from edge.geometry.earth import Site, ecef_to_geodetic, geodetic_to_ecef
 from edge.geometry.radiant import entry_velocity_ecef, geocentric_radiant
+from edge.jsonsafe import to_json_safe
 from edge.sim.config import CameraConfig, Scenario, StationConfig
 from edge.sim.distractors import build_distractor_layers, hot_pixels_for
 from edge.sim.layers import MeteorLayer, SkyBackgroundLayer, StarLayer
@@ -300,7 +301,7 @@ def render_camera(
         "fps": camera.profile.fps,
         "profile": camera.profile.name,
         "site": {"lat_deg": site.lat_deg, "lon_deg": site.lon_deg, "height_m": site.height_m},
-        "time_quality": {"source": "simulated", "estimated_error_s": camera.jitter_s, "pps_locked": True},
+        "time_quality": {"source": "simulated", "estimated_error_s": camera.jitter_s, "pps_locked": False},
         "simulated": True,
     }
     truth = {
@@ -415,21 +416,6 @@ def simulate_event(scenario: Scenario, out_dir: str | Path) -> dict:
         "distractors": [d.describe() for d in distractors if hasattr(d, "describe")],
     }
     tmp = out / "truth.json.part"
-    tmp.write_text(json.dumps(_finite_or_null(truth), indent=1, allow_nan=False))
+    tmp.write_text(json.dumps(to_json_safe(truth), indent=1, allow_nan=False))
     tmp.replace(out / "truth.json")
     return truth
-
-
-def _finite_or_null(value):
-    """JSON-safe copy: numpy scalars and arrays to Python, NaN and infinity to null."""
-    if isinstance(value, dict):
-        return {k: _finite_or_null(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite_or_null(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _finite_or_null(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

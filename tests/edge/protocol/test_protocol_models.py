@@ -184,3 +184,15 @@ def test_encode_rejects_non_messages_and_oversize(report_factory):
     with pytest.raises(ProtocolError, match="over the maximum") as err:
         encode_message(report_factory(n_frames=5000))
     assert err.value.field == "payload"
+
+
+def test_a_frame_may_give_sky_position_alone_but_needs_one():
+    """Imported data (e.g. CMN/RMS files) has RA/Dec without pixels; a frame with neither is rejected."""
+    from edge.protocol import FrameMeasurement
+
+    sky_only = FrameMeasurement(utc=T0, frame_index=0, ra_deg=82.0, dec_deg=33.9)
+    assert sky_only.x_px is None
+    with pytest.raises(ValidationError, match="needs a position"):
+        FrameMeasurement(utc=T0, frame_index=0)
+    with pytest.raises(ValidationError, match="x_px and y_px must be given together"):
+        FrameMeasurement(utc=T0, frame_index=0, x_px=1.0, ra_deg=82.0, dec_deg=33.9)

@@ -1,0 +1,58 @@
+"""`skytrail bridge ...`: the cloud bridge's commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(parser: argparse.ArgumentParser, name: str) -> None:
+    commands = parser.add_subparsers(dest="bridge_command", metavar="COMMAND", required=True)
+    solve = commands.add_parser(
+        "solve",
+        help="solve observation reports from files and print the events as JSON",
+        description="Correlate observation reports (wire-contract JSON files, or CMN/RMS 'M_' .txt "
+        "files), triangulate each multi-station event, compute its orbit and shower, print JSON.",
+    )
+    solve.add_argument("files", nargs="+", type=Path, help="report files (.json, or CMN/RMS .txt)")
+    solve.add_argument("--mc-runs", type=int, default=50, help="Monte Carlo runs (default 50)")
+    solve.add_argument("--seed", type=int, default=1, help="seed of the Monte Carlo noise")
+    solve.add_argument(
+        "--max-timing-offset", type=float, default=0.5, help="largest clock offset between stations, s (0.5)"
+    )
+    solve.set_defaults(func=run_solve)
+
+
+def read_report(path: Path):
+    """A report from a file: the wire contract's JSON, or a CMN/RMS text file."""
+    from cloud_bridge.ingest.cmn import read_cmn_file
+    from edge.protocol import ProtocolError, decode_payload
+
+    if path.suffix.lower() == ".txt":
+        return read_cmn_file(path)
+    try:
+        return decode_payload(path.read_bytes(), "obs")
+    except ProtocolError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+def run_solve(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from cloud_bridge.solve import solve_reports
+    from cloud_bridge.summary import solution_to_dict
+
+    reports = [read_report(p) for p in args.files]
+    solutions = solve_reports(
+        reports,
+        mc_runs=args.mc_runs,
+        max_timing_offset_s=args.max_timing_offset,
+        rng=np.random.default_rng(args.seed),
+    )
+    print(json.dumps([solution_to_dict(s) for s in solutions], indent=2))
+    if not solutions:
+        print("skytrail bridge solve: no multi-station event among these reports", file=sys.stderr)
+        return 1
+    return 0 if all(s.ok for s in solutions) else 1

@@ -1,0 +1,347 @@
+"""Triangulating a meteor's trajectory from several stations' lines of sight (the bridge's solver core).
+
+Input: `LineOfSightSet`s (observations.py), one per camera report of one event, all timed from
+the same reference epoch. Steps, after the method of Vida et al. (2020), reimplemented:
+
+1. Each station's plane from its lines of sight (SVD); the pair of planes with the widest
+   convergence angle gives the initial line (geometry.py).
+2. The line is refined by least squares of the cross-track angular residuals of every line of
+   sight, weighted by each observation's noise, itself estimated from those residuals.
+3. The along-track positions of the lines of sight are fitted against time with per-station
+   clock offsets (bounded) and a constant, linearly decelerating or exponential-lag motion, chosen
+   by BIC (kinematics.py). The initial speed is the model's v0.
+4. Observations with bad residuals are dropped (reason recorded) and the solution refitted.
+5. Monte Carlo over the estimated noise gives the uncertainties (montecarlo.py).
+
+Bad data never raise: the solution comes back with ok=False and a failure reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cloud_bridge.trajectory.geometry import (
+    closest_points_on_line,
+    fit_line,
+    intersect_planes,
+    plane_angle_deg,
+    plane_normal,
+    unit,
+)
+from cloud_bridge.trajectory.kinematics import KinematicProblem
+from cloud_bridge.trajectory.montecarlo import MonteCarloResult, run_monte_carlo
+from cloud_bridge.trajectory.observations import LineOfSightSet
+from edge.geometry.earth import ecef_to_geodetic
+
+ARCMIN = np.radians(1.0 / 60.0)
+MIN_CONVERGENCE_DEG = 1.0
+HEIGHT_RANGE_M = (15e3, 200e3)
+SPEED_RANGE_MS = (10e3, 80e3)
+OUTLIER_FACTOR = 3.0  # an observation's rms above this times the median ...
+OUTLIER_MIN_ARCMIN = 2.0  # ... and above this is dropped
+SIGMA_FLOOR_ARCMIN = 1e-4
+MAX_TIME_GAP_S = 1.0  # stations' observed spans further apart than this (after offsets) do not overlap
+
+
+@dataclass
+class ObservationFit:
+    """How one camera's lines of sight fit the solution."""
+
+    observation_id: str
+    station_id: str
+    camera_id: str
+    n_frames: int
+    rms_arcmin: float = float("nan")  # total angular residual (cross- and along-track)
+    cross_track_rms_arcmin: float = float("nan")
+    along_track_rms_arcmin: float = float("nan")
+    sigma_arcmin: float = float("nan")  # the noise used for weighting and Monte Carlo
+    used: bool = True
+    reason: str | None = None
+
+
+def _nan3() -> np.ndarray:
+    return np.full(3, np.nan)
+
+
+@dataclass
+class TrajectorySolution:
+    """The fitted trajectory. Positions ECEF metres, speeds m/s, times POSIX seconds (UTC)."""
+
+    ok: bool
+    failure_reason: str | None = None
+    t_ref_unix: float = float("nan")
+    begin_ecef_m: np.ndarray = field(default_factory=_nan3)
+    end_ecef_m: np.ndarray = field(default_factory=_nan3)
+    direction_ecef: np.ndarray = field(default_factory=_nan3)
+    v_init_ms: float = float("nan")
+    v_avg_ms: float = float("nan")
+    deceleration: dict = field(default_factory=dict)
+    begin: dict = field(default_factory=dict)  # lat_deg, lon_deg, height_m, t_unix
+    end: dict = field(default_factory=dict)
+    timing_offsets_s: dict[str, float] = field(default_factory=dict)  # station clock minus reference
+    observations: list[ObservationFit] = field(default_factory=list)
+    residual_rms_arcmin: float = float("nan")
+    convergence_angle_deg: float = float("nan")
+    mc: MonteCarloResult | None = None
+
+    def state_for_orbit(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """(position_ecef_m (3,), velocity_ecef_ms (3,), t_unix) at the begin point, initial speed."""
+        return self.begin_ecef_m, self.direction_ecef * self.v_init_ms, float(self.begin["t_unix"])
+
+    def mc_states(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Monte Carlo states: positions (R, 3), velocities (R, 3), t_unix (the nominal begin time)."""
+        if self.mc is None:
+            raise ValueError("this solution has no Monte Carlo runs")
+        return (
+            self.mc.begin_ecef_m,
+            self.mc.direction_ecef * self.mc.v_init_ms[:, None],
+            float(self.begin["t_unix"]),
+        )
+
+
+def _geodetic(xyz: np.ndarray, t_unix: float) -> dict:
+    lat, lon, h = ecef_to_geodetic(xyz)
+    return {"lat_deg": float(lat), "lon_deg": float(lon), "height_m": float(h), "t_unix": float(t_unix)}
+
+
+def _fail(reason: str, fits: list[ObservationFit], t_ref: float, **extra) -> TrajectorySolution:
+    return TrajectorySolution(ok=False, failure_reason=reason, t_ref_unix=t_ref, observations=fits, **extra)
+
+
+def _check_observation(obs: LineOfSightSet) -> str | None:
+    """Why an observation cannot be used, or None."""
+    los, t = np.asarray(obs.los_ecef, float), np.asarray(obs.t_s, float)
+    site = np.asarray(obs.site_ecef_m, float)
+    if los.ndim != 2 or los.shape[1] != 3 or t.shape != (los.shape[0],) or site.shape != (3,):
+        return f"malformed arrays (los {los.shape}, t {t.shape}, site {site.shape})"
+    if len(t) < 2:
+        return f"only {len(t)} frame(s); at least 2 are needed"
+    if not (np.all(np.isfinite(los)) and np.all(np.isfinite(t)) and np.all(np.isfinite(site))):
+        return "non-finite values (NaN or inf) in its times, lines of sight or site"
+    if np.any(np.diff(t) <= 0):
+        return "frame times are not strictly increasing"
+    norms = np.linalg.norm(los, axis=1)
+    if np.any(np.abs(norms - 1.0) > 1e-6):
+        return "lines of sight are not unit vectors"
+    return None
+
+
+def solve_trajectory(
+    observations: list[LineOfSightSet],
+    *,
+    mc_runs: int = 50,
+    max_timing_offset_s: float = 0.5,
+    rng: np.random.Generator | None = None,
+) -> TrajectorySolution:
+    """Triangulate one meteor from two or more stations' lines of sight; see the module docstring.
+
+    max_timing_offset_s bounds each station's clock offset against the reference station (the
+    first station in `observations`); 0 fixes the clocks. Never raises on bad data.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    fits = [
+        ObservationFit(o.observation_id, o.station_id, o.camera_id, int(np.asarray(o.t_s).size))
+        for o in observations
+    ]
+    t_refs = {float(o.t_ref_unix) for o in observations}
+    t_ref = next(iter(t_refs)) if len(t_refs) == 1 else float("nan")
+    if not observations:
+        return _fail("no observations", fits, t_ref)
+    if len(t_refs) > 1:
+        return _fail(
+            "observations have different t_ref_unix; build them with one reference epoch", fits, t_ref
+        )
+    for f, o in zip(fits, observations, strict=True):
+        why = _check_observation(o)
+        if why:
+            f.used, f.reason = False, why
+    try:
+        with np.errstate(all="ignore"):
+            return _solve(observations, fits, t_ref, mc_runs, max_timing_offset_s, rng)
+    except (np.linalg.LinAlgError, FloatingPointError) as exc:  # pragma: no cover - numerical corner
+        return _fail(f"numerical failure: {exc}", fits, t_ref)
+
+
+def _solve(observations, fits, t_ref, mc_runs, max_offset, rng) -> TrajectorySolution:
+    for _round in range(4):
+        used = [i for i, f in enumerate(fits) if f.used]
+        stations = list(dict.fromkeys(observations[i].station_id for i in used))
+        if len(stations) < 2:
+            dropped = "; ".join(f"{f.observation_id}: {f.reason}" for f in fits if not f.used)
+            return _fail(
+                f"needs at least 2 stations with usable observations, got {len(stations)}"
+                + (f" (dropped: {dropped})" if dropped else ""),
+                fits,
+                t_ref,
+            )
+        sol = _solve_once(observations, fits, used, stations, t_ref, max_offset)
+        if isinstance(sol, TrajectorySolution):
+            return sol
+        # outliers: drop the worst observation if it is much worse than the others, then refit
+        rms = np.array([fits[i].rms_arcmin for i in used])
+        med = float(np.median(rms))
+        worst = int(np.argmax(rms))
+        if rms[worst] > OUTLIER_FACTOR * med and rms[worst] > OUTLIER_MIN_ARCMIN:
+            f = fits[used[worst]]
+            f.used = False
+            f.reason = f"residual {f.rms_arcmin:.2f} arcmin > {OUTLIER_FACTOR:g} x median {med:.2f} arcmin"
+            continue
+        return _finish(sol, observations, fits, used, stations, t_ref, mc_runs, rng)
+    return _fail("too many observations rejected as outliers", fits, t_ref)
+
+
+@dataclass
+class _Nominal:
+    p: np.ndarray
+    d: np.ndarray
+    problem: KinematicProblem
+    kfit: object
+    sites: np.ndarray
+    los: np.ndarray
+    obs_index: np.ndarray
+    sigma_rad: np.ndarray
+    sigma_s_km: np.ndarray
+    convergence_deg: float
+
+
+def _solve_once(observations, fits, used, stations, t_ref, max_offset):
+    """One fit of the used observations: a TrajectorySolution on failure, else a _Nominal."""
+    obs = [observations[i] for i in used]
+    los = np.concatenate([np.asarray(o.los_ecef, float) for o in obs])
+    t = np.concatenate([np.asarray(o.t_s, float) for o in obs])
+    sites = np.concatenate([np.repeat(np.asarray(o.site_ecef_m, float)[None], o.n_frames, 0) for o in obs])
+    oi = np.concatenate([np.full(o.n_frames, j) for j, o in enumerate(obs)])
+    st_of_obs = np.array([stations.index(o.station_id) for o in obs])
+    k = st_of_obs[oi]
+
+    # 1. station planes and the widest pair
+    normals, centres = [], []
+    for s in range(len(stations)):
+        sel = k == s
+        normals.append(plane_normal(los[sel]))
+        centres.append(sites[sel].mean(axis=0))
+    best, best_q, best_pair = -1.0, 0.0, (0, 1)
+    for a in range(len(stations)):
+        for b in range(a + 1, len(stations)):
+            q = plane_angle_deg(normals[a], normals[b])
+            if q > best_q:
+                best_q, best_pair = q, (a, b)
+    best = best_q
+    if best < MIN_CONVERGENCE_DEG:
+        return _fail(
+            f"geometry too poor: the largest convergence angle between station planes is {best:.2f} deg "
+            f"(< {MIN_CONVERGENCE_DEG:g} deg); the stations see the meteor nearly along one plane",
+            fits, t_ref, convergence_angle_deg=best,
+        )  # fmt: skip
+    # time overlap: every station's observed span within MAX_TIME_GAP_S + max offset of another's
+    spans = [(t[k == s].min(), t[k == s].max()) for s in range(len(stations))]
+    for s, (lo, hi) in enumerate(spans):
+        gaps = [max(lo2 - hi, lo - hi2, 0.0) for s2, (lo2, hi2) in enumerate(spans) if s2 != s]
+        if min(gaps) > MAX_TIME_GAP_S + max_offset:
+            return _fail(
+                f"times do not overlap: station {stations[s]} observed {min(gaps):.2f} s away from every "
+                f"other station (allowed {MAX_TIME_GAP_S + max_offset:.2f} s)",
+                fits, t_ref, convergence_angle_deg=best,
+            )  # fmt: skip
+    a, b = best_pair
+    p0, d0 = intersect_planes(normals[a], centres[a], normals[b], centres[b])
+
+    # 2. line fit, noise per observation estimated from the cross-track residuals (two passes)
+    sigma_obs = np.ones(len(obs)) * ARCMIN
+    for _ in range(2):
+        p, d, cross = fit_line(p0, d0, sites, los[None], 1.0 / sigma_obs[oi])
+        p, d, cross = p[0], d[0], cross[0]
+        p0, d0 = p, d
+        for j in range(len(obs)):
+            c = cross[oi == j]
+            sigma_obs[j] = np.sqrt(np.sum(c * c) / max(len(c) - 1, 1))
+        pooled = float(np.median(sigma_obs))
+        sigma_obs = np.maximum(sigma_obs, max(0.3 * pooled, SIGMA_FLOOR_ARCMIN * ARCMIN))
+    s_m, lam = closest_points_on_line(p[None], d[None], sites, los[None])
+    s_m, lam = s_m[0], lam[0]
+    if np.mean(lam > 0) < 0.9:
+        return _fail(
+            "the lines of sight meet behind the cameras: inconsistent sites or directions "
+            "(a station in the wrong place, or reports of different objects)",
+            fits, t_ref, convergence_angle_deg=best,
+        )  # fmt: skip
+
+    # 3. kinematics
+    cos_t = np.abs(los @ d)
+    sin_t = np.maximum(np.sqrt(np.maximum(1.0 - cos_t**2, 0.0)), 0.02)
+    sigma_s_km = sigma_obs[oi] * np.maximum(lam, 1.0) / sin_t / 1e3
+    problem = KinematicProblem(t, k, len(stations), max_offset)
+    x_init = problem.initial_constant(s_m / 1e3, sigma_s_km)
+    if x_init[0, 1] < 0:  # the line's direction points backwards in time
+        d, s_m = -d, -s_m
+    kfits = problem.fit_best(s_m / 1e3, sigma_s_km)
+    kfit = problem.choose(kfits)
+
+    # 4. residuals per observation (total angle between observed and fitted lines of sight)
+    tau = problem.tau(kfit.x)
+    s_fit = problem.distance_km(kfit.model, kfit.x, tau)[0] * 1e3
+    pred = unit(p + s_fit[:, None] * d - sites)
+    total = np.arccos(np.clip(np.sum(pred * los, axis=1), -1.0, 1.0))
+    along = kfit.residual_km[0] * 1e3 * sin_t / np.maximum(lam, 1.0)
+    for j, i in enumerate(used):
+        sel = oi == j
+        f = fits[i]
+        f.rms_arcmin = float(np.sqrt(np.mean(total[sel] ** 2)) / ARCMIN)
+        f.cross_track_rms_arcmin = float(np.sqrt(np.mean(cross[sel] ** 2)) / ARCMIN)
+        f.along_track_rms_arcmin = float(np.sqrt(np.mean(along[sel] ** 2)) / ARCMIN)
+        f.sigma_arcmin = float(sigma_obs[j] / ARCMIN)
+    return _Nominal(p, d, problem, kfit, sites, los, oi, sigma_obs[oi], sigma_s_km, best)
+
+
+def _finish(nom: _Nominal, observations, fits, used, stations, t_ref, mc_runs, rng) -> TrajectorySolution:
+    problem, kfit, p, d = nom.problem, nom.kfit, nom.p, nom.d
+    tau = problem.tau(kfit.x)[0]
+    tmin, tmax = float(tau.min()), float(tau.max())
+    s_b, s_e = (float(v) * 1e3 for v in problem.distance_km(kfit.model, kfit.x, np.array([[tmin, tmax]]))[0])
+    begin, end = p + s_b * d, p + s_e * d
+    t_b, t_e = t_ref + problem.t0 + tmin, t_ref + problem.t0 + tmax
+    offsets = problem.offsets(kfit.x)[0]
+    total = np.concatenate([[fits[i].rms_arcmin] * fits[i].n_frames for i in used])
+    sol = TrajectorySolution(
+        ok=True,
+        t_ref_unix=t_ref,
+        begin_ecef_m=begin,
+        end_ecef_m=end,
+        direction_ecef=d,
+        v_init_ms=float(kfit.x[0, 1] * 1e3),
+        v_avg_ms=float((s_e - s_b) / max(tmax - tmin, 1e-9)),
+        deceleration=problem.lag_params(kfit.model, kfit.x),
+        begin=_geodetic(begin, t_b),
+        end=_geodetic(end, t_e),
+        timing_offsets_s={sid: float(offsets[s]) for s, sid in enumerate(stations)},
+        observations=fits,
+        residual_rms_arcmin=float(np.sqrt(np.mean(total**2))),
+        convergence_angle_deg=nom.convergence_deg,
+    )
+    problems = []
+    for h, name in ((sol.begin["height_m"], "begin"), (sol.end["height_m"], "end")):
+        if not HEIGHT_RANGE_M[0] <= h <= HEIGHT_RANGE_M[1]:
+            problems.append(f"{name} height {h / 1e3:.1f} km is outside {HEIGHT_RANGE_M[0] / 1e3:g}-"
+                            f"{HEIGHT_RANGE_M[1] / 1e3:g} km")  # fmt: skip
+    if not SPEED_RANGE_MS[0] <= sol.v_init_ms <= SPEED_RANGE_MS[1]:
+        problems.append(f"initial speed {sol.v_init_ms / 1e3:.1f} km/s is outside "
+                        f"{SPEED_RANGE_MS[0] / 1e3:g}-{SPEED_RANGE_MS[1] / 1e3:g} km/s")  # fmt: skip
+    if problem.fit_offsets:
+        for s, sid in enumerate(stations):
+            if s and abs(offsets[s]) >= 0.999 * problem.max_offset_s:
+                problems.append(f"clock offset of station {sid} reached the bound of "
+                                f"{problem.max_offset_s:g} s")  # fmt: skip
+    if problems:
+        sol.ok = False
+        sol.failure_reason = "implausible solution: " + "; ".join(problems)
+        return sol
+    if mc_runs and mc_runs > 1:
+        sol.mc = run_monte_carlo(
+            p=p, d=d, model=kfit.model, x_kin=kfit.x[0], problem=problem, sites=nom.sites,
+            sigma_rad=nom.sigma_rad, sigma_s_km=nom.sigma_s_km, station_ids=stations, t_ref_unix=t_ref,
+            runs=int(mc_runs), rng=rng,
+        )  # fmt: skip
+        sol.mc.noise_arcmin = {fits[i].observation_id: fits[i].sigma_arcmin for i in used}
+    return sol
