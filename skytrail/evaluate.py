@@ -98,16 +98,61 @@ def eval_sim(seed: int = 1) -> dict:
     }
 
 
-EVALUATIONS: dict[str, tuple[Callable[..., dict], str]] = {
-    "geometry": (eval_geometry, "coordinate transforms and camera model against astropy"),
-    "sim": (eval_sim, "simulated frames against catalogue and truth"),
+def eval_detect(seed: int = 1, quick: bool = False, hours: float | None = None) -> dict:
+    """The C detector on simulated nights: recall by peak magnitude, false events per hour."""
+    from edge.detect.evaluate import evaluate_detection
+
+    return evaluate_detection(quick=quick, seed=seed, hours=hours)
+
+
+def eval_trajectory(seed: int = 1, events: int = 20, mc_runs: int = 50, noise_arcmin: float = 1.0) -> dict:
+    """The whole bridge pipeline (correlate, triangulate, orbit, shower) on simulated events."""
+    from cloud_bridge.evaluate import evaluate_pipeline
+
+    return evaluate_pipeline(events, seed=seed, noise_arcmin=noise_arcmin, mc_runs=mc_runs)
+
+
+def _detect_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="a few simulated minutes (under a minute)")
+    p.add_argument("--hours", type=float, help="simulated hours (default: about one)")
+
+
+def _trajectory_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--events", type=int, default=20)
+    p.add_argument("--mc-runs", type=int, default=50)
+    p.add_argument("--noise-arcmin", type=float, default=1.0, help="measurement noise per axis")
+
+
+# name -> (function, help, extra options, how the options become keyword arguments)
+EVALUATIONS: dict[str, tuple[Callable[..., dict], str, Callable | None, Callable]] = {
+    "geometry": (eval_geometry, "coordinate transforms and camera model against astropy", None, lambda a: {}),
+    "sim": (eval_sim, "simulated frames against catalogue and truth", None, lambda a: {}),
+    "detect": (
+        eval_detect,
+        "the C detector on simulated nights",
+        _detect_options,
+        lambda a: {"quick": a.quick, "hours": a.hours},
+    ),
+    "trajectory": (
+        eval_trajectory,
+        "trajectories, orbits and showers of simulated events",
+        _trajectory_options,
+        lambda a: {"events": a.events, "mc_runs": a.mc_runs, "noise_arcmin": a.noise_arcmin},
+    ),
 }
 
 
 def register(parser: argparse.ArgumentParser, name: str) -> None:
     commands = parser.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
-    for key, (fn, help_text) in EVALUATIONS.items():
+    for key, (fn, help_text, add_options, kwargs) in EVALUATIONS.items():
         sub = commands.add_parser(key, help=help_text, description=help_text)
         sub.add_argument("--json", action="store_true", help="print JSON (the default; kept for scripts)")
         sub.add_argument("--seed", type=int, default=1)
-        sub.set_defaults(func=lambda args, fn=fn: print(json.dumps(fn(seed=args.seed), indent=2)) or 0)
+        if add_options:
+            add_options(sub)
+        sub.set_defaults(func=lambda args, fn=fn, kwargs=kwargs: _print(fn(seed=args.seed, **kwargs(args))))
+
+
+def _print(result: dict) -> int:
+    print(json.dumps(result, indent=2))
+    return 0

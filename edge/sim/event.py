@@ -199,6 +199,17 @@ def plan_camera(station: StationConfig, cam: CameraConfig, rng: np.random.Genera
         cx_px=(width - 1) / 2 + rng.normal(0, 4.0 / b),
         cy_px=(height - 1) / 2 + rng.normal(0, 4.0 / b),
     )
+    nominal = CameraModel.from_pointing(
+        width_px=width,
+        height_px=height,
+        pixel_pitch_um=profile.pixel_pitch_um * b,
+        focal_length_mm=cam.focal_length_mm or profile.focal_length_mm,
+        az_deg=cam.az_deg,
+        alt_deg=cam.alt_deg,
+        roll_deg=cam.roll_deg,
+        k1=profile.k1,
+        k2=profile.k2,
+    )
     return SimCamera(
         station_id=station.station_id,
         camera_id=cam.camera_id,
@@ -207,6 +218,7 @@ def plan_camera(station: StationConfig, cam: CameraConfig, rng: np.random.Genera
         profile=profile,
         clock_offset_s=station.clock_offset_s,
         jitter_s=station.frame_jitter_s,
+        nominal_model=nominal,
     )
 
 
@@ -303,6 +315,8 @@ def render_camera(
         "site": {"lat_deg": site.lat_deg, "lon_deg": site.lon_deg, "height_m": site.height_m},
         "time_quality": {"source": "simulated", "estimated_error_s": camera.jitter_s, "pps_locked": False},
         "simulated": True,
+        # what the station's configuration says about the camera: where calibration starts
+        "nominal_model": camera.nominal_model.to_dict() if camera.nominal_model else None,
     }
     truth = {
         "station_id": camera.station_id,

@@ -36,6 +36,7 @@ class SimCamera:
     site: Site
     model: CameraModel  # the true camera model (what a perfect calibration would find)
     profile: CameraProfile
+    nominal_model: CameraModel | None = None  # what the station's config says: the calibration's start
     clock_offset_s: float = 0.0  # station clock minus true UTC
     jitter_s: float = 0.0  # RMS of random frame-time errors
     hot_pixels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (x, y, extra ADU)

@@ -3,8 +3,9 @@
 What it is for: the bridge's correlation, trajectory and orbit steps are evaluated on simulated
 events without running the detector and astrometry: ``reports_from_truth`` reads a rendered
 event's truth (``simulate_event``'s dict), ``reports_from_plan`` works from an ``EventPlan``
-alone (no frames drawn: cheap enough for thousands of events). Both pass the true track through
-``report_from_track``, so they make the same reports.
+alone (no frames drawn: cheap enough for thousands of events; ``plan_tracks`` gives the true
+per-frame samples it starts from, true times included, for comparing with ground truth). Both
+pass the true track through ``report_from_track``, so they make the same reports.
 
 What a report holds, per camera that saw the meteor in at least ``min_frames`` frames:
 - frame times: the time the station's clock stamped (``t_reported``: true mid-exposure time plus
@@ -43,8 +44,9 @@ from edge.protocol import (
     make_observation_id,
 )
 from edge.sim.event import EventPlan, frame_times
+from edge.sim.render import SimCamera
 
-__all__ = ["TrackSamples", "report_from_track", "reports_from_plan", "reports_from_truth"]
+__all__ = ["TrackSamples", "plan_tracks", "report_from_track", "reports_from_plan", "reports_from_truth"]
 
 _ARCMIN_PER_RAD = 60.0 * 180.0 / np.pi
 
@@ -55,7 +57,10 @@ class TrackSamples:
 
     frame_index: frame numbers in the camera's stream; t_reported_unix: times the station's clock
     stamped (POSIX s); x_px, y_px: true mid-exposure pixel positions; mag: apparent magnitudes
-    (inf or NaN where not seen).
+    (inf or NaN where not seen); t_true_unix: the true mid-exposure times (POSIX s, UTC), when
+    known. The wire contract keeps times to the microsecond, so a comparison with ground truth
+    needs these rather than the report's stamps minus the clock offset (a fast meteor moves
+    about 0.02 arcsec in half a microsecond).
     """
 
     frame_index: np.ndarray
@@ -63,6 +68,7 @@ class TrackSamples:
     x_px: np.ndarray
     y_px: np.ndarray
     mag: np.ndarray
+    t_true_unix: np.ndarray | None = None
 
 
 def _utc(t_unix: float) -> datetime:
@@ -210,6 +216,7 @@ def reports_from_truth(
         track = TrackSamples(
             frame_index=np.array([f["index"] for f in seen]),
             t_reported_unix=np.array([f[key] for f in seen], float),
+            t_true_unix=np.array([f["t_true_unix"] for f in seen], float),
             x_px=np.array([f["meteor"]["x_px"] for f in seen], float),
             y_px=np.array([f["meteor"]["y_px"] for f in seen], float),
             mag=np.array([np.nan if f["meteor"]["apparent_mag"] is None else f["meteor"]["apparent_mag"]
@@ -234,6 +241,34 @@ def reports_from_truth(
     return reports
 
 
+def plan_tracks(
+    plan: EventPlan, *, fps_phase_rng: np.random.Generator
+) -> list[tuple[SimCamera, TrackSamples]]:
+    """The true meteor as every camera of an ``EventPlan`` (``plan_event``) saw it, without rendering:
+    frame times from ``edge.sim.event.frame_times`` (a random phase of the free-running camera, the
+    station's clock offset and jitter, drawn from ``fps_phase_rng`` camera by camera), and the
+    meteor's position and apparent magnitude at each true mid-exposure time within 0.1 s of the
+    luminous flight, from the same ``MeteorLayer.observe`` the renderer uses. Cameras with no such
+    frame are left out. ``reports_from_plan`` turns these into reports; the same generator state
+    gives the same tracks.
+    """
+    from edge.sim.layers import MeteorLayer  # the renderer's own geometry and photometry
+
+    layer = MeteorLayer(plan.meteor, plan.atmosphere, plan.scenario.sky.extinction_mag_per_airmass)
+    t_first = plan.meteor.t_begin_unix - 0.1
+    t_last = plan.meteor.t_begin_unix + plan.meteor.duration_s + 0.1
+    tracks: list[tuple[SimCamera, TrackSamples]] = []
+    for camera in plan.cameras:
+        t_true, t_reported = frame_times(plan, camera, fps_phase_rng)
+        index = np.flatnonzero((t_true >= t_first) & (t_true <= t_last))  # only frames near the meteor
+        if index.size == 0:
+            continue
+        obs = layer.observe(camera, t_true[index])
+        track = TrackSamples(index, t_reported[index], obs["x_px"], obs["y_px"], obs["mag"], t_true[index])
+        tracks.append((camera, track))
+    return tracks
+
+
 def reports_from_plan(
     plan: EventPlan,
     *,
@@ -245,34 +280,20 @@ def reports_from_plan(
     limiting_mag: float | None = None,
 ) -> list[ObservationReport]:
     """Reports of every camera of an ``EventPlan`` (``plan_event``) that sees the meteor in at least
-    ``min_frames`` frames, without rendering: frame times from ``edge.sim.event.frame_times`` (a
-    random phase of the free-running camera, the station's clock offset and jitter, drawn from
-    ``fps_phase_rng``), the meteor's position and apparent magnitude at each true mid-exposure
-    time from the same ``MeteorLayer.observe`` the renderer uses. A frame counts when the
-    mid-exposure position is on the sensor and the meteor is lit (and, if given, brighter than
-    ``limiting_mag``). rng: the measurement-noise generator (default: ``fps_phase_rng``).
+    ``min_frames`` frames, without rendering: the true tracks of ``plan_tracks`` (frame times drawn
+    from ``fps_phase_rng`` first, for all cameras), then measurement noise from ``rng`` (default:
+    ``fps_phase_rng``) through ``report_from_track``. A frame counts when the mid-exposure position
+    is on the sensor and the meteor is lit (and, if given, brighter than ``limiting_mag``).
     """
-    from edge.sim.layers import MeteorLayer  # the renderer's own geometry and photometry
-
     noise_rng = fps_phase_rng if rng is None else rng
-    layer = MeteorLayer(plan.meteor, plan.atmosphere, plan.scenario.sky.extinction_mag_per_airmass)
     reports: list[ObservationReport] = []
-    for camera in plan.cameras:
-        t_true, t_reported = frame_times(plan, camera, fps_phase_rng)
-        # only frames near the meteor matter; observe those
-        near = (t_true >= plan.meteor.t_begin_unix - 0.1) & (
-            t_true <= plan.meteor.t_begin_unix + plan.meteor.duration_s + 0.1
-        )
-        index = np.flatnonzero(near)
-        if index.size == 0:
-            continue
-        obs = layer.observe(camera, t_true[index])
+    for camera, track in plan_tracks(plan, fps_phase_rng=fps_phase_rng):
         report = report_from_track(
             station_id=camera.station_id,
             camera_id=camera.camera_id,
             site=camera.site,
             model=camera.model,
-            track=TrackSamples(index, t_reported[index], obs["x_px"], obs["y_px"], obs["mag"]),
+            track=track,
             refraction=plan.atmosphere,
             noise_arcmin=noise_arcmin,
             rng=noise_rng,

@@ -194,3 +194,17 @@ def test_default_network_is_spaced_and_faces_the_centre():
     )
     lat, lon, _ = ecef_to_geodetic(np.mean(pos, axis=0))
     assert abs(lat - 40.45) < 0.01 and abs(lon - 116.6) < 0.01
+
+
+def test_recordings_carry_the_nominal_model_not_the_truth(small_event):
+    """Processing starts from what the station's config says; the true model differs by the
+    simulated mounting errors (0.5 deg by default)."""
+    out, truth = small_event
+    cam = truth["cameras"][0]
+    meta = read_recording(out / cam["file"]).meta
+    nominal, true = CameraModel.from_dict(meta["nominal_model"]), CameraModel.from_dict(cam["model"])
+    axis_nominal, axis_true = nominal.pixel_to_enu(nominal.cx_px, nominal.cy_px), true.pixel_to_enu(
+        true.cx_px, true.cy_px
+    )
+    angle = np.degrees(np.arccos(np.clip(axis_nominal @ axis_true, -1, 1)))
+    assert 0.01 < angle < 3.0
