@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from cloud_bridge.correlate.correlate import correlate
 from cloud_bridge.orbit import compute_orbit
 from cloud_bridge.solve import EventSolution, solve_reports
 from edge.geometry.earth import ecef_to_geodetic
@@ -72,6 +73,11 @@ def plan_mixed_event(
     ]
     plan = plan_event(Scenario(seed=seed * 1000 + index, stations=stations, meteor=meteor))
     return plan, {s.station_id: s.clock_offset_s for s in stations}
+
+
+def _single_notes(reports: list) -> set[str]:
+    """Why the correlator left reports single (its notes), for the failure record."""
+    return {n for g in correlate(reports) if not g.multi_station for n in g.reason}
 
 
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
@@ -158,11 +164,18 @@ def evaluate_pipeline(
         )
         what = f"{plan.radiant.shower or 'sporadic'}, {len(plan.scenario.stations)} stations"
         solutions = solve_reports(reports, mc_runs=mc_runs, rng=np.random.default_rng([seed, i, 3]))
+        seen = sorted({r.station_id for r in reports})
+        if len(seen) < 2:
+            failures.append(
+                {"event": i, "what": what, "reason": f"seen by {len(seen)} station(s) only {seen}"}
+            )
+            continue
         if len(solutions) != 1:
-            seen = sorted({r.station_id for r in reports})
+            notes = sorted(_single_notes(reports))
             failures.append({"event": i, "what": what,
                              "reason": f"correlation gave {len(solutions)} multi-station events from "
-                                       f"{len(reports)} reports of stations {seen}"})  # fmt: skip
+                                       f"{len(reports)} reports of stations {seen}",
+                             "correlation_notes": notes})  # fmt: skip
             continue
         solution = solutions[0]
         if not solution.ok:

@@ -96,6 +96,8 @@ def solve_reports(
     timed ones sometimes more); a solution that needs more fails with that reason."""
     return [
         solve_group(g, mc_runs=mc_runs, max_timing_offset_s=max_timing_offset_s, rng=rng)
-        for g in correlate(reports, max_time_gap_s=max(2.0, 2 * max_timing_offset_s))
+        for g in correlate(
+            reports, max_time_gap_s=max(2.0, 2 * max_timing_offset_s), max_clock_offset_s=max_timing_offset_s
+        )
         if g.multi_station
     ]

@@ -70,12 +70,13 @@ def _prepare(report: ObservationReport) -> _Item:
     return item
 
 
-def _crossings_agree(a: _Item, b: _Item, max_gap: float) -> tuple[float, str]:
+def _crossings_agree(a: _Item, b: _Item, max_clock_offset: float) -> tuple[float, str]:
     """Fraction of a's lines of sight that cross b's plane where b could have seen them, and why not.
 
     All of a's lines of sight must meet b's plane at meteor heights; those taken while b was
-    observing (within `max_gap`, which covers clock offsets) must also fall inside b's observed
-    arc. Long fireballs are often seen by each station over a different part of the track."""
+    certainly observing, whatever the clock offset between the stations (up to
+    `max_clock_offset`), must also fall inside b's observed arc. Long fireballs are often seen
+    by each station over a different part of the track."""
     denom = a.los @ b.normal
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = ((b.site - a.site) @ b.normal) / denom
@@ -101,13 +102,13 @@ def _crossings_agree(a: _Item, b: _Item, max_gap: float) -> tuple[float, str]:
     arc = arc_angle(b.los)
     lo, hi = arc.min() - ARC_MARGIN_DEG, arc.max() + ARC_MARGIN_DEG
     ang = arc_angle(v)
-    while_b_saw = (a.t >= b.t[0] - max_gap) & (a.t <= b.t[-1] + max_gap)
+    while_b_saw = (a.t >= b.t[0] + max_clock_offset) & (a.t <= b.t[-1] - max_clock_offset)
     ok &= ~while_b_saw | ((ang >= lo) & (ang <= hi))
     frac = float(ok.mean())
     return frac, "" if frac >= MIN_CONSISTENT_FRACTION else "lines of sight do not meet at meteor heights"
 
 
-def _pair_score(a: _Item, b: _Item, max_gap: float) -> tuple[float | None, str]:
+def _pair_score(a: _Item, b: _Item, max_gap: float, max_clock_offset: float) -> tuple[float | None, str]:
     """A score (lower is better) when a and b can be one meteor, else None and the reason."""
     gap = max(b.t[0] - a.t[-1], a.t[0] - b.t[-1], 0.0)
     if gap > max_gap:
@@ -119,14 +120,16 @@ def _pair_score(a: _Item, b: _Item, max_gap: float) -> tuple[float | None, str]:
         return (gap + q, "") if q < SAME_PLANE_DEG else (None, f"same station, planes {q:.1f} deg apart")
     if q < SAME_PLANE_DEG:
         return gap + 10.0, ""  # coplanar: cannot be checked further, accept weakly
-    fa, why_a = _crossings_agree(a, b, max_gap)
-    fb, why_b = _crossings_agree(b, a, max_gap)
+    fa, why_a = _crossings_agree(a, b, max_clock_offset)
+    fb, why_b = _crossings_agree(b, a, max_clock_offset)
     if fa < MIN_CONSISTENT_FRACTION or fb < MIN_CONSISTENT_FRACTION:
         return None, why_a or why_b
     return gap + (2.0 - fa - fb), ""
 
 
-def correlate(reports: list[ObservationReport], *, max_time_gap_s: float = 2.0) -> list[EventGroup]:
+def correlate(
+    reports: list[ObservationReport], *, max_time_gap_s: float = 2.0, max_clock_offset_s: float = 0.5
+) -> list[EventGroup]:
     """Group reports of one meteor seen by several stations or cameras; see the module docstring."""
     items = sorted((_prepare(r) for r in reports), key=lambda it: (it.t[0], it.report.observation_id))
     n = len(items)
@@ -136,7 +139,7 @@ def correlate(reports: list[ObservationReport], *, max_time_gap_s: float = 2.0) 
         for j in range(i + 1, n):
             if items[i].key == items[j].key:
                 continue
-            score, why = _pair_score(items[i], items[j], max_time_gap_s)
+            score, why = _pair_score(items[i], items[j], max_time_gap_s, max_clock_offset_s)
             if score is not None:
                 pairs.append((score, i, j))
             elif items[i].report.station_id != items[j].report.station_id and "apart" not in why:

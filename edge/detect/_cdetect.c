@@ -170,7 +170,8 @@ static const struct {
     CFG_I(background_every), CFG_I(warmup_frames), CFG_I(min_frames), CFG_I(max_gap_frames),
     CFG_I(margin_frames), CFG_I(max_event_frames), CFG_I(clip_max_frames),
     CFG_F(min_speed_px_per_frame), CFG_F(slow_speed_px_per_frame), CFG_F(max_speed_px_per_frame),
-    CFG_F(min_travel_px), CFG_F(gate_px), CFG_F(max_line_rms_px), CFG_I(crop_margin_px),
+    CFG_F(min_travel_px), CFG_F(gate_px), CFG_F(max_line_rms_px), CFG_F(min_track_snr),
+    CFG_F(max_width_px), CFG_I(crop_margin_px),
     CFG_I(static_hits), CFG_I(max_tracks), CFG_I(max_components), CFG_I(max_seed_pixels),
     CFG_I(max_component_pixels), CFG_I(max_track_pixels),
 };
@@ -311,12 +312,13 @@ static PyObject *Detector_event_info(DetectorObject *self, PyObject *args) {
     st_event_info info;
     int status = st_detector_event_info(self->det, k, &info);
     if (status != ST_OK) return raise_status(status);
-    return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:i,s:d,s:s,s:O}", "n_detections", info.n_detections,
+    return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:i,s:d,s:s,s:O,s:d,s:d}", "n_detections", info.n_detections,
                          "n_clip", info.n_clip, "clip_x0", info.clip_x0, "clip_y0", info.clip_y0,
                          "clip_width", info.clip_width, "clip_height", info.clip_height,
                          "speed_px_per_frame", info.speed_px_per_frame, "kind",
                          info.kind == ST_KIND_SLOW ? "slow" : "fast", "mask_truncated",
-                         info.mask_truncated ? Py_True : Py_False);
+                         info.mask_truncated ? Py_True : Py_False, "snr", info.snr, "width_px",
+                         info.width_px);
 }
 
 /* event_read(k, frame_index, t_unix, x_px, y_px, flux_adu, bbox, n_pixels, clip,

@@ -36,9 +36,11 @@ class DetectorConfig:
     warmup_frames: int = 8  # first frames only build the background
     clip_max_frames: int = 64  # frames of a track the ring buffer keeps for the clip (bounds memory)
     min_travel_px: float = 3.0  # first-to-last centroid distance of an event
-    max_speed_px_per_frame: float = 60.0  # gate radius for a track's second detection
+    max_speed_px_per_frame: float = 0.0  # gate radius for a track's 2nd detection (0: 3 % of the diagonal)
     gate_px: float = 4.0  # gate radius around the predicted position
     max_line_rms_px: float = 2.0  # largest rms distance of the centroids from a straight line
+    min_track_snr: float = 12.0  # evidence sqrt(sum snr^2) of an event's detections, brightest left out
+    max_width_px: float = 0.0  # wider components (insects, cloud edges) untracked (0: 0.6 % of the diagonal)
     static_hits: int = 24  # a pixel whose (decaying) fire counter reaches this is static
     max_tracks: int = 128  # tracks followed at once
     max_components: int = 512  # components kept per frame
@@ -70,6 +72,8 @@ class Event:
     std: np.ndarray  # (H, W) float32, likewise
     mask: np.ndarray  # (H, W) bool, the pixels the event touched
     mask_truncated: bool = False  # True if the event had more pixels than max_track_pixels
+    snr: float = math.nan  # combined significance: sqrt(sum over detections of (flux / (sigma sqrt(n_pixels)))^2)
+    width_px: float = math.nan  # median minor-axis sigma of the detections' light, px (a meteor's is its PSF)
 
 
 class Detector:
@@ -167,6 +171,8 @@ class Detector:
             std=np.empty(shape, np.float32),
             mask=np.empty(shape, np.bool_),
             mask_truncated=bool(info["mask_truncated"]),
+            snr=float(info["snr"]),
+            width_px=float(info["width_px"]),
         )
         self._c.event_read(
             k,
@@ -209,6 +215,8 @@ def _check_config(c: DetectorConfig) -> None:
         ("min_travel_px", 0 <= c.min_travel_px <= 1e5),
         ("gate_px", 0 <= c.gate_px <= 1e5),
         ("max_line_rms_px", 0 <= c.max_line_rms_px <= 1e5),
+        ("min_track_snr", 0 <= c.min_track_snr <= 1e6),
+        ("max_width_px", 0 <= c.max_width_px <= 1e5),
         ("crop_margin_px", 0 <= c.crop_margin_px <= 16384),
         ("static_hits", 1 <= c.static_hits <= 255),
         ("max_tracks", 1 <= c.max_tracks <= 4096),

@@ -263,8 +263,12 @@ def plan_tracks(
         index = np.flatnonzero((t_true >= t_first) & (t_true <= t_last))  # only frames near the meteor
         if index.size == 0:
             continue
-        obs = layer.observe(camera, t_true[index])
-        track = TrackSamples(index, t_reported[index], obs["x_px"], obs["y_px"], obs["mag"], t_true[index])
+        # the clock stamps whole microseconds (the wire contract's resolution): the frame's true time
+        # is the one its stamp stands for, so reported and true times agree exactly (offset, jitter)
+        stamps = np.round(t_reported[index] * 1e6) / 1e6
+        t_mid = t_true[index] + (stamps - t_reported[index])
+        obs = layer.observe(camera, t_mid)
+        track = TrackSamples(index, stamps, obs["x_px"], obs["y_px"], obs["mag"], t_mid)
         tracks.append((camera, track))
     return tracks
 

@@ -2,6 +2,7 @@
  * threshold, with flux-weighted centroid, flux, bounding box and pixel count. Only the
  * candidate pixels are visited, so the cost follows the number of bright pixels, not the
  * frame size. A per-pixel stamp (the frame's number) marks visited pixels without clearing. */
+#include <math.h>
 #include <string.h>
 
 #include "detect_internal.h"
@@ -36,7 +37,7 @@ void st_label(st_detector *d, const uint8_t *frame, int n_seeds) {
         int head = tail;
         const int first = tail;
         px[tail++] = seed;
-        double sw = 0, sx = 0, sy = 0;
+        double sw = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
         int32_t x0 = w, y0 = h, x1 = -1, y1 = -1;
         float peak = -1.0f;
         uint32_t peak_px = seed;
@@ -48,6 +49,9 @@ void st_label(st_detector *d, const uint8_t *frame, int n_seeds) {
             sw += wgt;
             sx += (double)wgt * x;
             sy += (double)wgt * y;
+            sxx += (double)wgt * x * x;
+            syy += (double)wgt * y * y;
+            sxy += (double)wgt * x * y;
             if (x < x0) x0 = x;
             if (x > x1) x1 = x;
             if (y < y0) y0 = y;
@@ -73,9 +77,20 @@ void st_label(st_detector *d, const uint8_t *frame, int n_seeds) {
         c->n_pixels = tail - first;
         c->first = (uint32_t)first;
         c->flux = sw;
+        /* significance: flux over the noise of n pixels at the peak's sigma */
+        float sig = 1.2533f * d->mad[peak_px];
+        if (sig < d->cfg.min_sigma_adu) sig = d->cfg.min_sigma_adu;
+        if (sig < 0.5f) sig = 0.5f;
+        c->snr = sw / ((double)sig * sqrt((double)c->n_pixels));
+        c->width = 0.0;
         if (sw > 0) {
             c->x = sx / sw;
             c->y = sy / sw;
+            /* minor-axis sigma of the flux-weighted second moments */
+            double vxx = sxx / sw - c->x * c->x, vyy = syy / sw - c->y * c->y, vxy = sxy / sw - c->x * c->y;
+            double a = 0.5 * (vxx + vyy), b = 0.5 * (vxx - vyy);
+            double lmin = a - sqrt(b * b + vxy * vxy);
+            c->width = lmin > 0 ? sqrt(lmin) : 0.0;
         } else {
             c->x = 0.5 * (x0 + x1);
             c->y = 0.5 * (y0 + y1);
@@ -85,6 +100,18 @@ void st_label(st_detector *d, const uint8_t *frame, int n_seeds) {
         c->x1 = x1;
         c->y1 = y1;
         c->is_static = d->hits[peak_px] >= d->cfg.static_hits;
+        c->is_wide = c->width > d->cfg.max_width_px;
         c->used = 0;
+    }
+    /* The halo of a wide blob (an insect near the lens, a cloud edge) breaks into small
+     * components around it: flag those within 3 widths of a wide component's box. */
+    for (int i = 0; i < d->n_comps; i++) {
+        const st_component *b = &d->comps[i];
+        if (!b->is_wide || b->n_pixels < 2) continue;
+        double m = 3.0 * b->width;
+        for (int j = 0; j < d->n_comps; j++) {
+            st_component *c = &d->comps[j];
+            if (c->x >= b->x0 - m && c->x <= b->x1 + m && c->y >= b->y0 - m && c->y <= b->y1 + m) c->is_wide = 2;
+        }
     }
 }

@@ -7,9 +7,12 @@
 /* One component of one frame. Its pixels are pixels[first .. first + n_pixels). */
 typedef struct st_component {
     double x, y, flux;
+    double snr;   /* flux / (sigma * sqrt(n_pixels)), sigma at the peak pixel */
+    double width; /* minor-axis sigma of the flux distribution, px */
     int32_t x0, y0, x1, y1, n_pixels;
     uint32_t first;
     int is_static;
+    int is_wide;  /* wider than max_width_px, or lying in the halo of such a component */
     int used;
 } st_component;
 
@@ -17,7 +20,7 @@ typedef struct st_component {
 typedef struct st_detection {
     int64_t frame_index;
     uint64_t seq;
-    double t_unix, x, y, flux;
+    double t_unix, x, y, flux, snr, width;
     int32_t bbox[4];
     int32_t n_pixels;
 } st_detection;
@@ -34,6 +37,9 @@ typedef struct st_track {
     int pix_truncated;
     double vx, vy;       /* px per frame index, from the last detections */
     double speed;        /* least-squares speed over all detections */
+    double snr;          /* combined significance sqrt(sum snr_i^2) (set on closing) */
+    double width;        /* median minor-axis sigma of the detections, px (set on closing) */
+    int static_start;    /* first detection was a static component */
 } st_track;
 
 struct st_detector {

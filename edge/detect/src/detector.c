@@ -22,10 +22,12 @@ void st_config_default(st_config *c) {
     c->clip_max_frames = 64;
     c->min_speed_px_per_frame = 0.15f;
     c->slow_speed_px_per_frame = 4.0f;
-    c->max_speed_px_per_frame = 60.0f;
+    c->max_speed_px_per_frame = 0.0f;
     c->min_travel_px = 3.0f;
     c->gate_px = 4.0f;
     c->max_line_rms_px = 2.0f;
+    c->min_track_snr = 12.0f;
+    c->max_width_px = 0.0f;
     c->crop_margin_px = 16;
     c->static_hits = 24;
     c->max_tracks = 128;
@@ -51,6 +53,7 @@ int st_config_check(const st_config *c) {
              finite_in(c->slow_speed_px_per_frame, 0.0f, 1e4f) &&
              finite_in(c->max_speed_px_per_frame, 0.0f, 1e5f) && finite_in(c->min_travel_px, 0.0f, 1e5f) &&
              finite_in(c->gate_px, 0.0f, 1e5f) && finite_in(c->max_line_rms_px, 0.0f, 1e5f) &&
+             finite_in(c->min_track_snr, 0.0f, 1e6f) && finite_in(c->max_width_px, 0.0f, 1e5f) &&
              c->crop_margin_px >= 0 && c->crop_margin_px <= ST_MAX_DIM && c->static_hits >= 1 &&
              c->static_hits <= 255 && c->max_tracks >= 1 && c->max_tracks <= 4096 &&
              c->max_components >= 1 && c->max_components <= 65536 && c->max_seed_pixels >= 0 &&
@@ -115,6 +118,9 @@ int st_detector_new(int width, int height, const st_config *cfg, const uint8_t *
     d->height = height;
     d->n = n;
     if (c.max_seed_pixels == 0) c.max_seed_pixels = (int)(n / 200 > 64 ? n / 200 : 64);
+    const double diag = hypot((double)width, (double)height);
+    if (c.max_speed_px_per_frame == 0.0f) c.max_speed_px_per_frame = (float)(0.03 * diag > 8.0 ? 0.03 * diag : 8.0);
+    if (c.max_width_px == 0.0f) c.max_width_px = (float)(0.006 * diag > 2.0 ? 0.006 * diag : 2.0);
     if (c.max_component_pixels == 0) c.max_component_pixels = (int)(n / 50 > 4096 ? n / 50 : 4096);
     d->cfg = c;
     d->alpha_min = (float)c.background_every / c.background_tau_frames;
@@ -293,6 +299,8 @@ int st_detector_event_info(const st_detector *d, int k, st_event_info *info) {
     info->speed_px_per_frame = t->speed;
     info->kind = t->speed < d->cfg.slow_speed_px_per_frame ? ST_KIND_SLOW : ST_KIND_FAST;
     info->mask_truncated = t->pix_truncated;
+    info->snr = t->snr;
+    info->width_px = t->width;
     return ST_OK;
 }
 

@@ -110,10 +110,17 @@ typedef struct st_config {
     int clip_max_frames;           /* frames of a track the ring buffer keeps for its clip (default 64) */
     float min_speed_px_per_frame;  /* slower tracks are static, never reported (default 0.15) */
     float slow_speed_px_per_frame; /* slower events are ST_KIND_SLOW (default 4) */
-    float max_speed_px_per_frame;  /* gate radius for a track's second detection (default 60) */
+    float max_speed_px_per_frame;  /* gate radius for a track's second detection (default 0: 3 % of the
+                                      frame diagonal, at least 8 px; about 100 deg/s for a 90 deg field
+                                      at 30 frames/s, whatever the binning) */
     float min_travel_px;           /* first-to-last centroid distance of an event (default 3) */
     float gate_px;                 /* gate radius around a predicted position (default 4) */
     float max_line_rms_px;         /* largest rms distance of centroids from the fitted line (default 2) */
+    float min_track_snr;           /* an event's evidence: sqrt of the sum of its detections' snr^2, the
+                                      brightest left out, at least this (default 12) */
+    float max_width_px;            /* components wider than this (minor-axis sigma, px) and the small
+                                      components in their halo are not tracked: insects near the lens,
+                                      cloud edges (default 0: 0.6 % of the frame diagonal, at least 2 px) */
     int crop_margin_px;            /* clip crop around the track's bounding box (default 16) */
     int static_hits;               /* a pixel whose fire counter reaches this is static (default 24) */
     int max_tracks;                /* tracks followed at once (default 128) */
@@ -165,6 +172,9 @@ typedef struct st_event_info {
     double speed_px_per_frame; /* least-squares speed along the track */
     int kind;                  /* enum st_event_kind */
     int mask_truncated;        /* 1 if max_track_pixels was reached: mask incomplete */
+    double snr;                /* combined significance sqrt(sum of per-detection snr^2), where a
+                                  detection's snr = flux / (sigma * sqrt(n_pixels)) */
+    double width_px;           /* median minor-axis sigma (flux-weighted) of the detections, px */
 } st_event_info;
 
 /* Sizes and plain fields of event k (0 <= k < st_detector_event_count). */

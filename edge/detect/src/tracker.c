@@ -52,9 +52,20 @@ void st_track_fit(const st_track *t, double *vx, double *vy, double *line_rms) {
     fit_range(t, 0, vx, vy, line_rms);
 }
 
-static double travel(const st_track *t) {
-    const st_detection *a = &t->det[0], *b = &t->det[t->n_det - 1];
-    return hypot(b->x - a->x, b->y - a->y);
+/* Median of the detections' widths (of at most the first 64 detections: a bounded cost). */
+static double median_width(const st_track *t) {
+    double v[64];
+    int n = t->n_det < 64 ? t->n_det : 64;
+    for (int i = 0; i < n; i++) {
+        double w = t->det[i].width;
+        int j = i;
+        while (j > 0 && v[j - 1] > w) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = w;
+    }
+    return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
 }
 
 /* Close a track: keep it (CLOSED, waiting for its after-margin frames) if it is an event. */
@@ -62,11 +73,24 @@ static void close_track(st_detector *d, st_track *t) {
     const st_config *c = &d->cfg;
     double vx, vy, rms;
     st_track_fit(t, &vx, &vy, &rms);
-    double speed = hypot(vx, vy), dist = travel(t);
+    double speed = hypot(vx, vy);
+    double span = (double)(t->det[t->n_det - 1].frame_index - t->det[0].frame_index);
+    double dist = speed * span; /* fitted travel: robust to centroid noise at the ends */
     double tol = c->max_line_rms_px > 0.02 * dist ? c->max_line_rms_px : 0.02 * dist;
+    double s2 = 0, smax = 0;
+    for (int i = 0; i < t->n_det; i++) {
+        double q = t->det[i].snr * t->det[i].snr;
+        s2 += q;
+        if (q > smax) smax = q;
+    }
     t->speed = speed;
+    t->snr = sqrt(s2);
+    t->width = median_width(t);
+    /* evidence without the brightest detection, so one flash (an aircraft strobe, a
+     * twinkle) linked with noise peaks is not enough */
+    double evidence = sqrt(s2 - smax);
     if (t->n_det >= c->min_frames && speed >= c->min_speed_px_per_frame && dist >= c->min_travel_px &&
-        rms <= tol)
+        rms <= tol && evidence >= c->min_track_snr)
         t->state = TRACK_CLOSED;
     else
         t->state = TRACK_FREE;
@@ -82,6 +106,8 @@ static void add_detection(st_detector *d, st_track *t, const st_component *comp,
     det->x = comp->x;
     det->y = comp->y;
     det->flux = comp->flux;
+    det->snr = comp->snr;
+    det->width = comp->width;
     det->bbox[0] = comp->x0;
     det->bbox[1] = comp->y0;
     det->bbox[2] = comp->x1;
@@ -110,7 +136,8 @@ static st_track *new_track(st_detector *d) {
             t->n_det = 0;
             t->n_pix = 0;
             t->pix_truncated = 0;
-            t->vx = t->vy = t->speed = 0.0;
+            t->vx = t->vy = t->speed = t->snr = t->width = 0.0;
+            t->static_start = 0;
             return t;
         }
     }
@@ -136,12 +163,17 @@ void st_track_frame(st_detector *d, int64_t frame_index, double t_unix, uint64_t
             px += t->vx * dt;
             py += t->vy * dt;
             gate = c->gate_px + 0.25 * hypot(t->vx, t->vy) * dt;
+        } else if (t->static_start) {
+            gate = c->gate_px + c->slow_speed_px_per_frame * dt; /* a static start may only move slowly */
         } else {
             gate = c->max_speed_px_per_frame * dt;
         }
         for (int j = 0; j < d->n_comps && n_pairs < max_pairs; j++) {
             const st_component *comp = &d->comps[j];
-            if (comp->is_static) continue;
+            if (comp->is_wide) continue;
+            /* a static pixel (fired again and again) may only continue a slow track */
+            if (comp->is_static && !(t->n_det >= 2 && hypot(t->vx, t->vy) < c->slow_speed_px_per_frame))
+                continue;
             double dist = hypot(comp->x - px, comp->y - py);
             if (dist > gate) continue;
             pairs[n_pairs].key = (float)dist + (t->n_det >= 2 ? 0.0f : 1e6f);
@@ -164,16 +196,20 @@ void st_track_frame(st_detector *d, int64_t frame_index, double t_unix, uint64_t
         const st_detection *last = &t->det[t->n_det - 1];
         if (frame_index - last->frame_index > c->max_gap_frames) {
             close_track(d, t);
-        } else if (t->n_det >= 16 && travel(t) < 1.0) {
-            t->state = TRACK_FREE; /* a static source that keeps firing */
+        } else if (t->n_det >= 32 && (t->n_det & 15) == 0) {
+            double vx, vy;
+            fit_range(t, 0, &vx, &vy, NULL);
+            double span = (double)(last->frame_index - t->det[0].frame_index);
+            if (hypot(vx, vy) * span < 1.5) t->state = TRACK_FREE; /* a static source that keeps firing */
         }
     }
     for (int j = 0; j < d->n_comps; j++) {
         st_component *comp = &d->comps[j];
-        if (comp->used || comp->is_static) continue;
+        if (comp->used || comp->is_wide) continue;
         st_track *t = new_track(d);
         if (!t) break;
         comp->used = 1;
+        t->static_start = comp->is_static;
         add_detection(d, t, comp, frame_index, t_unix, seq);
     }
     for (int i = 0; i < c->max_tracks; i++) {

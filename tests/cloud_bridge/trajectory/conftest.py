@@ -3,20 +3,17 @@
 import numpy as np
 import pytest
 
-from edge.sim.config import Scenario, default_network
-from edge.sim.event import plan_event
+
+@pytest.fixture(scope="session")
+def plan_3st(sim):
+    """A Geminid over three stations (four cameras each); station 2's clock is 0.1 s fast."""
+    return sim.plan(3, {"shower": "GEM"}, 3, clock_offsets_s={"st2": 0.1})
 
 
 @pytest.fixture(scope="session")
-def plan_3st():
-    """A Geminid over three stations (four cameras each)."""
-    return plan_event(Scenario(seed=3, stations=default_network(3, 4), meteor={"shower": "GEM"}))
-
-
-@pytest.fixture(scope="session")
-def plan_2st():
-    """A fast Perseid over two stations."""
-    return plan_event(Scenario(seed=2, stations=default_network(2, 4), meteor={"shower": "PER"}))
+def plan_2st(sim):
+    """A fast Perseid over two stations, exact clocks."""
+    return sim.plan(2, {"shower": "PER"}, 2)
 
 
 @pytest.fixture

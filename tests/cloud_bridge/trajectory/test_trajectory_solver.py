@@ -1,23 +1,21 @@
-"""The trajectory solver against the simulator's exact geometry, and its failure cases."""
+"""The trajectory solver against the simulator's exact geometry, and its failure cases.
+
+Observations are the simulator's reports (`edge.sim.reports.reports_from_plan`, through the
+`sim` fixture of tests/cloud_bridge/conftest.py) turned into lines of sight as the bridge does it.
+Stations' clock offsets are set in the scenario; frame jitter is 0 so that noise-free means exact.
+"""
 
 import numpy as np
 import pytest
 
 from cloud_bridge.trajectory.observations import LineOfSightSet, lines_of_sight_from_report
 from cloud_bridge.trajectory.solver import solve_trajectory
-from cloud_bridge.trajectory.synthetic import synthetic_cameras, to_line_of_sight_sets, to_reports
 from edge.geometry.earth import ecef_to_geodetic
-from edge.sim.config import Scenario, default_network
-from edge.sim.event import plan_event
+from edge.protocol import decode_message, encode_message, obs_topic
 
 
 def angle_deg(a, b):
     return float(np.degrees(np.arccos(np.clip(np.dot(a, b), -1.0, 1.0))))
-
-
-def observe(plan, rng, noise=0.0, offsets=None):
-    cams = synthetic_cameras(plan, rng, noise_arcmin=noise, clock_offsets_s=offsets or {})
-    return to_line_of_sight_sets(cams, float(np.floor(plan.meteor.t_begin_unix)))
 
 
 @pytest.mark.parametrize(
@@ -29,10 +27,10 @@ def observe(plan, rng, noise=0.0, offsets=None):
         (3, {"shower": "SPO", "v_g_kms": 4.0}, 8),  # ~12 km/s
     ],
 )
-def test_noise_free_solution_is_exact(n_stations, meteor, seed):
-    plan = plan_event(Scenario(seed=seed, stations=default_network(n_stations, 4), meteor=meteor))
+def test_noise_free_solution_is_exact(n_stations, meteor, seed, sim):
     offsets = {f"st{i + 1}": 0.1 * i for i in range(n_stations)}
-    obs = observe(plan, np.random.default_rng(seed), offsets=offsets)
+    plan = sim.plan(n_stations, meteor, seed, clock_offsets_s=offsets)
+    obs = sim.observe(plan, seed).lines()
     sol = solve_trajectory(obs, mc_runs=10)
     m = plan.meteor
     assert sol.ok, sol.failure_reason
@@ -55,8 +53,8 @@ def test_noise_free_solution_is_exact(n_stations, meteor, seed):
     assert positions.shape == velocities.shape == (10, 3) and t_mc == t
 
 
-def test_noisy_solution_with_clock_offset_and_monte_carlo(plan_3st, rng):
-    obs = observe(plan_3st, rng, noise=1.0, offsets={"st2": 0.1})
+def test_noisy_solution_with_clock_offset_and_monte_carlo(plan_3st, sim):
+    obs = sim.observe(plan_3st, 3, noise_arcmin=1.0).lines()  # station 2's clock is 0.1 s fast
     sol = solve_trajectory(obs, mc_runs=50, rng=np.random.default_rng(1))
     m = plan_3st.meteor
     assert sol.ok, sol.failure_reason
@@ -75,18 +73,20 @@ def test_noisy_solution_with_clock_offset_and_monte_carlo(plan_3st, rng):
     assert abs(sol.begin["height_m"] - truth_h) < 500.0
 
 
-def test_reports_to_solution(plan_2st, rng):
-    """Through the wire contract: reports -> lines of sight -> solution."""
-    reports = to_reports(synthetic_cameras(plan_2st, rng, noise_arcmin=0.0, clock_offsets_s={}))
-    t_ref = float(np.floor(plan_2st.meteor.t_begin_unix))
+def test_reports_to_solution(plan_2st, sim):
+    """Through the wire contract: reports (encoded and decoded) -> lines of sight -> solution."""
+    reports = [
+        decode_message(obs_topic(r.station_id), encode_message(r)) for r in sim.observe(plan_2st, 4).reports
+    ]
+    t_ref = min(r.frames[0].utc.timestamp() for r in reports)
     sol = solve_trajectory([lines_of_sight_from_report(r, t_ref) for r in reports], mc_runs=0)
     assert sol.ok and sol.mc is None
     assert angle_deg(sol.direction_ecef, plan_2st.meteor.direction_ecef) < 1e-4
     assert abs(sol.v_init_ms / plan_2st.meteor.v_init_ms - 1) < 1e-4
 
 
-def test_bad_observation_is_dropped_with_reason(plan_3st, rng):
-    obs = observe(plan_3st, rng, noise=1.0)
+def test_bad_observation_is_dropped_with_reason(plan_3st, sim, rng):
+    obs = sim.observe(plan_3st, 5, noise_arcmin=1.0).lines()
     bad = obs[1]
     # a camera ten times noisier than the others (e.g. a failed calibration)
     los = bad.los_ecef + rng.normal(0.0, np.radians(10 / 60), (bad.n_frames, 3))
@@ -103,8 +103,8 @@ def with_(o, **changes):
     return LineOfSightSet(**{**o.__dict__, **changes})
 
 
-def test_failure_cases(plan_2st, rng):
-    obs = observe(plan_2st, rng, noise=1.0)
+def test_failure_cases(plan_2st, sim):
+    obs = sim.observe(plan_2st, 6, noise_arcmin=1.0).lines()
     a, b = obs[0], obs[1]
     cases = {
         "one station": ([a], "at least 2 stations"),
@@ -128,8 +128,8 @@ def test_failure_cases(plan_2st, rng):
         assert sol.failure_reason and needle in sol.failure_reason, (name, sol.failure_reason)
 
 
-def test_implausible_speed_is_refused(plan_2st, rng):
+def test_implausible_speed_is_refused(plan_2st, sim):
     """Times stretched tenfold: a 4-7 km/s 'meteor' is refused, not reported."""
-    obs = [with_(o, t_s=o.t_s * 10.0) for o in observe(plan_2st, rng)]
+    obs = [with_(o, t_s=o.t_s * 10.0) for o in sim.observe(plan_2st, 7).lines()]
     sol = solve_trajectory(obs, mc_runs=0, max_timing_offset_s=0.0)
     assert not sol.ok and "speed" in sol.failure_reason

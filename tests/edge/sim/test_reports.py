@@ -16,7 +16,7 @@ from edge.protocol import ObservationReport, decode_message, encode_message, obs
 from edge.sim.config import Scenario, default_network
 from edge.sim.event import plan_event
 from edge.sim.meteor import MeteorTrajectory
-from edge.sim.reports import reports_from_plan, reports_from_truth
+from edge.sim.reports import plan_tracks, reports_from_plan, reports_from_truth
 
 ARCSEC = 1.0 / 3600.0
 
@@ -138,3 +138,27 @@ def test_plan_reports_carry_the_station_clock_offset():
     # frames brighter than a limiting magnitude only
     bright = reports_from_plan(plan, fps_phase_rng=np.random.default_rng(3), limiting_mag=-1.0, min_frames=2)
     assert all(f.mag <= -1.0 + 0.5 for r in bright for f in r.frames)
+
+
+def test_plan_tracks_give_the_true_times_of_the_reported_frames():
+    """The reports' stamps are the tracks' true times plus the clock offset, to the microsecond of the
+    wire (the simulated clock stamps whole microseconds), and their directions are the true track's."""
+    stations = default_network(2, 2, binning=4)
+    stations = [s.model_copy(update={"clock_offset_s": off, "frame_jitter_s": 0.0})
+                for s, off in zip(stations, (0.0, 0.13), strict=True)]  # fmt: skip
+    plan = plan_event(Scenario(seed=7, stations=stations, margin_s=0.2, meteor={"shower": "PER"}))
+    tracks = {
+        (c.station_id, c.camera_id): t for c, t in plan_tracks(plan, fps_phase_rng=np.random.default_rng(5))
+    }
+    reports = reports_from_plan(plan, fps_phase_rng=np.random.default_rng(5), noise_arcmin=0.0, mag_sigma=0.0)
+    assert reports and all((r.station_id, r.camera_id) in tracks for r in reports)
+    offsets = {"st1": 0.0, "st2": 0.13}
+    for report in reports:
+        track = tracks[(report.station_id, report.camera_id)]
+        t_true = dict(zip(track.frame_index.tolist(), track.t_true_unix, strict=True))
+        t_true = np.array([t_true[f.frame_index] for f in report.frames])
+        t_rep = np.array([f.utc.timestamp() for f in report.frames])
+        np.testing.assert_allclose(t_rep - t_true, offsets[report.station_id], atol=1e-6)
+        assert np.max(np.abs(np.round(t_rep * 1e6) - t_rep * 1e6)) < 1e-3  # whole microseconds
+        err = _report_errors_deg(report, plan.meteor, t_true)
+        assert np.max(err) < 0.01 * ARCSEC, np.max(err) * 3600
