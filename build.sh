@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The one entry point: ./build.sh setup | test | demo | bench   (each is idempotent)
+# The one entry point: ./build.sh setup | test | demo | bench | hardware   (each is idempotent)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
 PY=$VENV/bin/python
-APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev clang)
+APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev clang openscad xvfb xauth)
 
 log() { printf '[build.sh] %s\n' "$*" >&2; }
 
@@ -53,8 +53,9 @@ case "${1:-}" in
     test) shift; run_tests "$@" ;;
     demo) shift; setup; "$VENV/bin/skytrail" demo "$@" ;;
     bench) shift; setup; "$VENV/bin/skytrail" bench all "$@" ;;
+    hardware) shift; setup; hardware/build.sh "$@" ;;
     *)
-        echo "usage: ./build.sh setup | test [pytest args] | demo [args] | bench" >&2
+        echo "usage: ./build.sh setup | test [pytest args] | demo [args] | bench | hardware" >&2
         exit 2
         ;;
 esac

@@ -1,5 +1,6 @@
 """Camera hardware profiles: sensor, lens and noise figures shared by the simulator, the
-station config and the planner. A profile named in `skytrail.toml` means the same everywhere.
+station config and the planner, all read from `profiles.toml` beside this file. A profile
+named in `skytrail.toml` means the same camera everywhere.
 
 Photometric scale: a V = 0 star gives `v0_electrons_per_s` photo-electrons per second through
 the lens (whole PSF). It follows from the V-band photon flux of Vega (about 1,000 photons
@@ -11,7 +12,9 @@ than V, which the `band_factor` carries.
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 VEGA_V_PHOTONS_PER_S_CM2 = 9.0e5
 
@@ -87,51 +90,30 @@ class CameraProfile:
         return asdict(self)
 
 
-# The M3 network's 8 mm camera (Li et al.): 8-bit, gain 2.2 e-/ADU, read noise 3.8 e-, 33.3 ms
-# exposures at 30 frames/s. A 1/1.2" 5.86 um sensor read out at 1920x1080 gives a 70 x 43 deg
-# field with an 8 mm lens, so four cameras at 45 deg elevation cover most of the sky above ~20 deg.
-M3_8MM = CameraProfile(
-    name="m3-8mm",
-    width_px=1920,
-    height_px=1080,
-    pixel_pitch_um=5.86,
-    focal_length_mm=8.0,
-    f_number=1.2,
-    k1=-0.06,
-    k2=0.004,
-    gain_e_per_adu=2.2,
-    read_noise_e=3.8,
-    bias_adu=8.0,
-    bit_depth=8,
-    fps=30.0,
-    exposure_s=1.0 / 30.0,
-    psf_fwhm_px=1.6,
-    quantum_efficiency=0.5,
-    band_factor=1.2,
-)
+PROFILES_TOML = Path(__file__).with_name("profiles.toml")
 
-# A GMN-class camera: Sony IMX291 (1/2.8", 2.9 um, 1920x1080) behind a 4 mm f/0.95 lens, 25 frames/s.
-GMN_IMX291_4MM = CameraProfile(
-    name="gmn-imx291-4mm",
-    width_px=1920,
-    height_px=1080,
-    pixel_pitch_um=2.9,
-    focal_length_mm=4.0,
-    f_number=0.95,
-    k1=-0.12,
-    k2=0.01,
-    gain_e_per_adu=1.0,
-    read_noise_e=2.0,
-    bias_adu=8.0,
-    bit_depth=8,
-    fps=25.0,
-    exposure_s=0.04,
-    psf_fwhm_px=1.8,
-    quantum_efficiency=0.8,
-    band_factor=1.5,
-)
 
-PROFILES: dict[str, CameraProfile] = {p.name: p for p in (M3_8MM, GMN_IMX291_4MM)}
+def load_profiles(path: str | Path = PROFILES_TOML) -> dict[str, CameraProfile]:
+    """Profiles from a TOML file of `[name]` tables in CameraProfile's fields; errors name the entry."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    profiles = {}
+    for name, fields in data.items():
+        if not isinstance(fields, dict):
+            raise ValueError(f"{path}: [{name}] is not a table")
+        try:
+            profiles[name] = CameraProfile(name=name, **fields)
+        except TypeError as exc:
+            raise ValueError(f"{path}: [{name}]: {exc}") from None
+    return profiles
+
+
+PROFILES: dict[str, CameraProfile] = load_profiles()
+M3_8MM = PROFILES["m3-8mm"]
+GMN_IMX291_4MM = PROFILES["gmn-imx291-4mm"]
 
 
 def get_profile(name: str) -> CameraProfile:

@@ -121,9 +121,9 @@ def suggest_pointings(
     nearest = min(neighbours, key=lambda s: distance_km(new, s))
     prof = profile if profile is not None else nearest.cameras[0].profile
     if isinstance(prof, str):
-        from edge.plan.profiles import resolve_profile
+        from edge.camera.profiles import get_profile
 
-        prof = resolve_profile(prof)
+        prof = get_profile(prof)
     grid = LayerGrid.around([new, *neighbours], cell_km=cell_km, height_km=height_km)
     objective = _Objective(new, neighbours, grid, min_convergence_deg)
 

@@ -84,7 +84,7 @@ def test_m3_paper_figures_within_15_percent_for_ideal_stations(diagonals_km):
 
 
 def test_m3_paper_figures_with_real_cameras_that_tile_the_sky_above_20_deg():
-    # four 8 mm cameras on a 4/3" sensor (hardware/profiles.toml imx294-8mm) at 50 deg elevation
+    # four 8 mm cameras on a 4/3" sensor (edge/camera/profiles.toml imx294-8mm) at 50 deg elevation
     st = m3_beijing_network(profile="imx294-8mm", camera_alt_deg=50.0)
     assert sky_fov(st[0], n_samples=20_000)["fraction_of_sky_above_min_alt_seen"] > 0.99
     s = network_coverage(st, cell_km=10.0).summary()

@@ -120,7 +120,9 @@ def test_maps_show_the_triangulable_area(tmp_path):
     cov = network_coverage(stations, cell_km=20.0)
     classes = class_image(cov)
     orange_cells = np.all(classes == COLOURS["triangulable"], axis=-1)
-    assert np.sum(cov.grid.area_km2[orange_cells]) == pytest.approx(cov.summary()["triangulable_area_km2"], abs=1.0)
+    assert np.sum(cov.grid.area_km2[orange_cells]) == pytest.approx(
+        cov.summary()["triangulable_area_km2"], abs=1.0
+    )
     png = np.asarray(Image.open(write_png(cov, tmp_path / "m.png", px_per_cell=8)).convert("RGB"))
     assert png.shape[:2] == (8 * cov.grid.shape[0], 8 * cov.grid.shape[1])
     orange_px = np.all(png == COLOURS["triangulable"], axis=-1).sum()
