@@ -20,7 +20,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "protocol": ("edge.protocol.cli", "the wire contract: JSON Schemas, validation of messages"),
     "station": ("skytrail.pending", "run a station (capture, detect, measure, uplink)"),
     "bridge": ("cloud_bridge.cli", "the cloud bridge: solve reports (the service comes later)"),
-    "process": ("skytrail.pending", "detect and measure events in recorded or simulated frames"),
+    "process": ("edge.process", "detect and measure events in recorded or simulated frames"),
     "eval": ("skytrail.evaluate", "measure accuracy against independent references and simulator truth"),
     "plan": ("edge.plan.cli", "plan station hardware, camera pointings and network coverage"),
     "bench": ("skytrail.bench", "measure speed, as ratios against a baseline from the same run"),

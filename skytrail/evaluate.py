@@ -112,6 +112,32 @@ def eval_trajectory(seed: int = 1, events: int = 20, mc_runs: int = 50, noise_ar
     return evaluate_pipeline(events, seed=seed, noise_arcmin=noise_arcmin, mc_runs=mc_runs)
 
 
+def eval_adsb(seed: int = 1, nights: int = 2, duration_s: float = 1200.0) -> dict:
+    """ADS-B aircraft matching on simulated nights: messages, Beast feed, decoder, tracks, matcher."""
+    from edge.adsb.evaluate import evaluate_adsb
+
+    return evaluate_adsb(seed=seed, nights=nights, duration_s=duration_s)
+
+
+def eval_astrometry(seed: int = 1, events: int = 6, binning: int = 1) -> dict:
+    """Automatic calibration, meteor positions and photometry against simulator truth."""
+    from edge.astrometry.evaluate import evaluate_astrometry
+
+    result = evaluate_astrometry(events=events, seed=seed, binning=binning)
+    result.pop("per_camera", None)  # long; the summary figures are what people read
+    return result
+
+
+def _astrometry_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--events", type=int, default=6)
+    p.add_argument("--binning", type=int, default=1, help="2 is four times faster, with coarser pixels")
+
+
+def _adsb_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nights", type=int, default=2)
+    p.add_argument("--duration", type=float, default=1200.0, help="seconds simulated per night")
+
+
 def _detect_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="a few simulated minutes (under a minute)")
     p.add_argument("--hours", type=float, help="simulated hours (default: about one)")
@@ -132,6 +158,12 @@ EVALUATIONS: dict[str, tuple[Callable[..., dict], str, Callable | None, Callable
         "the C detector on simulated nights",
         _detect_options,
         lambda a: {"quick": a.quick, "hours": a.hours},
+    ),
+    "adsb": (
+        eval_adsb,
+        "ADS-B aircraft matching on simulated nights",
+        _adsb_options,
+        lambda a: {"nights": a.nights, "duration_s": a.duration},
     ),
     "trajectory": (
         eval_trajectory,
@@ -154,5 +186,7 @@ def register(parser: argparse.ArgumentParser, name: str) -> None:
 
 
 def _print(result: dict) -> int:
-    print(json.dumps(result, indent=2))
+    from edge.jsonsafe import to_json_safe
+
+    print(json.dumps(to_json_safe(result), indent=2))
     return 0

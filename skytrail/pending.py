@@ -6,7 +6,6 @@ import argparse
 
 PLANNED = {
     "station": "the station runtime (capture, detection, uplink)",
-    "process": "detection and measurement of recorded frames",
 }
 
 

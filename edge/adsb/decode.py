@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyModeS
 
+from edge.adsb.beast import BeastFrame
 from edge.geometry.earth import Site, geodetic_to_ecef
 
 FT_M = 0.3048
@@ -95,8 +96,9 @@ def clean_callsign(text: str | None) -> str | None:
 
 
 class AdsbDecoder:
-    """Stream decoder: `decode(msg_hex, t_unix)` returns a `PositionFix` for airborne positions
-    (else None) and keeps per-aircraft callsign, velocity and GNSS-baro difference in `aircraft`.
+    """Stream decoder (one thread): `decode(msg_hex, t_unix)` or `decode_frame` returns a
+    `PositionFix` for airborne positions (else None) and keeps per-aircraft callsign, velocity and
+    GNSS-baro difference in `aircraft`.
 
     reference: the station's place (single-frame CPR fallback and range check); None disables both.
     """
@@ -155,6 +157,14 @@ class AdsbDecoder:
         elif tc is not None and 9 <= tc <= 18:
             return self._position(msg_hex, d, info, float(t_unix))
         return None
+
+    def decode_frame(self, frame: BeastFrame, t_unix: float) -> PositionFix | None:
+        """Decode one Beast frame (Mode-A/C frames are counted as not ADS-B and skipped)."""
+        if not frame.is_mode_s:
+            self.stats.messages += 1
+            self.stats.not_adsb += 1
+            return None
+        return self.decode(frame.hex, t_unix)
 
     def _error(self, name: str) -> None:
         self.stats.invalid += 1

@@ -24,10 +24,9 @@ ALTITUDE_MAX_FT = 50175  # largest altitude with 25 ft resolution (Q bit set)
 
 
 def _icao_int(icao24: str) -> int:
-    value = int(icao24, 16)
-    if len(icao24) != 6 or not 0 <= value < 1 << 24:
+    if len(icao24) != 6 or any(c not in "0123456789abcdefABCDEF" for c in icao24):
         raise ValueError(f"icao24 must be 6 hex digits, got {icao24!r}")
-    return value
+    return int(icao24, 16)
 
 
 def _df17(icao24: str, me: int, capability: int = 5) -> str:

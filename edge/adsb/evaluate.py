@@ -5,8 +5,10 @@ its field, with per-frame truth; nothing is rendered). Every aircraft also broad
 (`edge.sim.adsb`): its messages go through the whole station chain, Beast bytes in chunks with
 arrival times -> `BeastParser` -> `CounterClock` -> `AdsbDecoder` (pyModeS) -> `TrackStore` ->
 `match_event`. Events are the objects' TRUE per-frame pixel positions as a detector would report
-them (Gaussian noise of `pixel_noise_px`), matched through the camera's model after the event
-ends, with the track store holding only what had been received by then.
+them (Gaussian noise of `pixel_noise_px`): each aircraft crossing whole, a 3 s piece of it, each
+meteor, and, as a hard case, a meteor's track moved onto an aircraft's place and time;
+matched through the camera's model after the event ends, with the track
+store holding only what had been received by then.
 
 `skytrail eval adsb --json` prints the dict `evaluate_adsb` returns.
 """
@@ -25,6 +27,7 @@ from edge.sim.adsb import BroadcastConfig, aircraft_messages, beast_chunks
 from edge.sim.night import NightConfig, plan_night
 
 PROCESSING_DELAY_S = 5.0  # the extractor looks at an event this long after it ends
+SEGMENT_FRAMES = 90  # 3 s pieces of aircraft tracks
 
 
 def _night(
@@ -50,6 +53,19 @@ def _night(
             messages += aircraft_messages(ac, float(t[0]) - 180.0, float(t[-1]) + 60.0, rng, broadcast)
         if tr.kind in ("aircraft", "meteor"):
             events.append((tr.kind, tr.id, icao, t, x, y))
+        if tr.kind == "aircraft" and t.size > SEGMENT_FRAMES:  # a short piece, as a detector may report
+            k = int(rng.integers(0, t.size - SEGMENT_FRAMES))
+            sl = slice(k, k + SEGMENT_FRAMES)
+            events.append(("aircraft-segment", tr.id, icao, t[sl], x[sl], y[sl]))
+    # adversarial meteors: a real meteor track moved onto an aircraft's place and time
+    meteors = [e for e in events if e[0] == "meteor"]
+    for e in [e for e in events if e[0] == "aircraft"] if meteors else []:
+        _, m_id, _, mt, mx, my = meteors[int(rng.integers(len(meteors)))]
+        _, a_id, _, at, ax, ay = e
+        k = int(rng.integers(0, at.size))
+        mid = mt.size // 2
+        dt, dx, dy = at[k] - mt[mid], ax[k] - mx[mid], ay[k] - my[mid]
+        events.append(("meteor-on-aircraft", f"{m_id}@{a_id}", None, mt + dt, mx + dx, my + dy))
     chunks = beast_chunks(messages, plan.t_start_unix - 3600.0, rng)
     frames = iter(frames_from_chunks(iter(chunks)))
     decoder = AdsbDecoder(reference=cam.site)
@@ -116,6 +132,8 @@ def evaluate_adsb(
     aircraft = [r for r in rows if r["kind"] == "aircraft"]
     meteors = [r for r in rows if r["kind"] == "meteor"]
     tagged = [r for r in aircraft if r["matched_icao24"] == r["icao24"]]
+    segments = [r for r in rows if r["kind"] == "aircraft-segment"]
+    adversarial = [r for r in rows if r["kind"] == "meteor-on-aircraft"]
     residuals = [r["residual_deg"] for r in tagged]
     return {
         "aircraft_crossings": len(aircraft),
@@ -126,6 +144,12 @@ def evaluate_adsb(
         "meteors_mis_tagged": sum(1 for r in meteors if r["matched_icao24"] is not None),
         "median_match_residual_deg": float(np.median(residuals)) if residuals else None,
         "p95_match_residual_deg": float(np.percentile(residuals, 95)) if residuals else None,
+        "segments": len(segments),
+        "segment_tagged_fraction": (
+            sum(r["matched_icao24"] == r["icao24"] for r in segments) / len(segments) if segments else None
+        ),
+        "meteors_on_aircraft": len(adversarial),
+        "meteors_on_aircraft_mis_tagged": sum(1 for r in adversarial if r["matched_icao24"] is not None),
         "messages_decoded": messages,
         "positions_decoded": positions,
         "nights": nights,

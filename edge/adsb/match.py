@@ -13,9 +13,10 @@ frame times and projected from the site (`Site.altaz_of`, and into pixels throug
   3 sigma of the angular error that the ADS-B position error (horizontal sigma from the
   broadcast accuracy, vertical sigma from the barometric/GNSS height, see `edge.adsb.decode`)
   and the detection error make at the aircraft's range;
-- the detection's angular velocity agrees with the aircraft's (within 0.3 deg/s + 30 % plus the
-  detection's noise). A meteor crosses the sky tens of times faster and lies 70-120 km away,
-  so even one that passes in front of an aircraft fails this test.
+- the event is long enough to measure its angular velocity to 1 deg/s (3 sigma; with 1 px
+  noise on a 0.1 deg/px camera, about 0.4 s), and that velocity agrees with the aircraft's
+  (within 0.3 deg/s + 30 % plus the detection's noise). A meteor crosses the sky tens of times
+  faster and lies 70-120 km away, so even one that passes in front of an aircraft fails this test.
 The best match (smallest mean residual) is returned as the wire contract's `AircraftMatch`.
 Refraction is ignored (the aircraft's alt/az are geometric): under 0.05 deg above 20 deg altitude.
 """
@@ -34,6 +35,9 @@ from edge.protocol.models import AircraftMatch
 N_SIGMA = 3.0
 RATE_TOL_DEG_S = 0.3
 RATE_TOL_FRACTION = 0.3
+MAX_RATE_NOISE_DEG_S = (
+    1.0  # 3-sigma; events too short to measure their angular speed this well are not tagged
+)
 PREFILTER_DEG = 15.0  # aircraft this far from the event at its start, middle and end are not compared
 
 
@@ -199,6 +203,14 @@ def match_event(
         if float(rng[mid]) > max_range_m:
             far = f"{rng[mid] / 1e3:.0f} km"
             matched, reason = False, f"aircraft {far} away, beyond {max_range_m / 1e3:.0f} km"
+        elif N_SIGMA * rate_noise > MAX_RATE_NOISE_DEG_S:
+            matched, reason = (
+                False,
+                (
+                    f"event too short ({t.size} frames, {duration:.2f} s) "
+                    "to tell an aircraft's motion from a meteor's"
+                ),
+            )
         elif within < min_fraction_within:
             matched, reason = False, f"only {within:.0%} of frames within tolerance"
         elif rate_diff > rate_tol:

@@ -49,7 +49,10 @@ class Interpolated:
 
 
 class TrackStore:
-    """Time-stamped positions per aircraft (ICAO address), bounded in time, optionally on disk."""
+    """Time-stamped positions per aircraft (ICAO address), bounded in time, optionally on disk.
+
+    Not thread-safe: a station that adds from the receiver's thread and matches from another
+    guards the store with a lock."""
 
     def __init__(
         self, window_s: float = 900.0, db_path: str | Path | None = None, fit_half_window_s: float = 6.0

@@ -10,15 +10,16 @@ How, with no human step:
 
 1. Stars are extracted from the frame (`edge.astrometry.extract`); Hipparcos stars are put at their
    apparent places (proper motion, aberration, refraction: `edge.geometry.celestial.icrs_to_altaz`).
-2. Coarse pointing: for a grid of roll angles about the optical axis and focal-length scales, the
-   catalogue is projected through the nominal model and every (detected - predicted) offset of the
-   brightest stars is voted into a 2-D histogram; the true offset is the peak where many pairs agree
-   (a Hough transform of the pointing). The best peak turns into a tilt of the camera. A second,
-   finer grid around it repeats this.
+2. Coarse pointing: starting from the camera's previous good model when there is one (then, if that
+   fails, from the nominal model), for a grid of roll angles about the optical axis (+-15 deg) and
+   focal-length scales (+-8 %), the catalogue is projected through the starting model and every
+   (detected - predicted) offset of the brightest stars is voted into a 2-D histogram; the true
+   offset is the peak where many pairs agree (a Hough transform of the pointing). The best peak
+   turns into a tilt of the camera. A second, finer grid around it repeats this.
 3. Refinement: nearest-neighbour matching with a shrinking radius, alternating with least-squares
    fits (`scipy.optimize.least_squares`, robust loss) of first the rotation and focal length, then the
    full model; outliers beyond 3 robust sigma are dropped.
-4. Quality: too few matched stars, a large residual or a model far from the nominal one mark the fit
+4. Quality: too few matched stars, a large residual or a model far from the starting one mark the fit
    as failed (`ok=False`, with the reason); the camera's previous good model (or, without one, the
    nominal model) is returned instead, and the reason says so.
 """
@@ -151,7 +152,10 @@ _FULL = ("w1", "w2", "w3", "ln_f", "cx", "cy", "k1", "k2")
 
 def _model_from(base: CameraModel, p: np.ndarray, free: tuple[str, ...]) -> CameraModel:
     v = dict(zip(free, p, strict=True))
-    rot = base.rotation @ Rotation.from_rotvec([v.get("w1", 0.0), v.get("w2", 0.0), v.get("w3", 0.0)]).as_matrix()
+    rot = (
+        base.rotation
+        @ Rotation.from_rotvec([v.get("w1", 0.0), v.get("w2", 0.0), v.get("w3", 0.0)]).as_matrix()
+    )
     return base.with_params(
         rotation=rot,
         focal_px=base.focal_px * math.exp(v.get("ln_f", 0.0)),
@@ -234,7 +238,8 @@ def calibrate(
     """Fit the camera model to the stars of `image` (a stacked frame, ADU) taken at `t_unix` (POSIX s, UTC).
 
     nominal: the configured model, the starting guess (pointing may be off by several degrees,
-    focal length by several percent). previous: the camera's last good model, the fallback.
+    focal length by several percent). previous: the camera's last good model: tried first as the
+    starting guess (then the nominal one), and returned as the fallback when no fit is good.
     stars: already extracted stars of `image` (else they are extracted here, with `mask`).
     Bad arguments (wrong shape, a non-model) raise ValueError; a sky that cannot be fitted
     (clouds, no stars) gives ok=False with the reason and a fallback model.
@@ -253,34 +258,72 @@ def calibrate(
         raise ValueError(
             f"image: shape {img.shape} differs from the camera's {(nominal.height_px, nominal.width_px)}"
         )
+    if previous is not None and (previous.width_px, previous.height_px) != (
+        nominal.width_px,
+        nominal.height_px,
+    ):
+        raise ValueError(
+            f"previous: a {previous.width_px}x{previous.height_px} model for a "
+            f"{nominal.width_px}x{nominal.height_px} camera"
+        )
     if stars is None:
         stars = extract_stars(img, mask=mask)
 
     def fail(reason: str, residual: float = math.nan, n: int = 0) -> Calibration:
-        fallback, which = (previous, "previous good model") if previous is not None else (nominal, "nominal model")
+        fallback, which = (
+            (previous, "previous good model") if previous is not None else (nominal, "nominal model")
+        )
         log.warning("astrometric calibration failed: %s; using the %s", reason, which)
         return Calibration(False, fallback, residual, n, f"fallback: {which}; {reason}", {})
 
     if len(stars) < MIN_STARS:
-        return fail(f"only {len(stars)} stars detected (need {MIN_STARS}): cloud, twilight or a covered lens?")
+        return fail(
+            f"only {len(stars)} stars detected (need {MIN_STARS}): cloud, twilight or a covered lens?"
+        )
 
     cat, sky = _sky_stars(site, t_unix, atmosphere, CATALOGUE_LIMIT_VMAG)
+    # the last good model is the better start (the M3 "online calibration"); the nominal one is
+    # tried when there is none or when it fails (the camera was moved, the model was bad)
+    starts = [("previous good model", previous)] if previous is not None else []
+    starts.append(("nominal model", nominal))
+    failures = []
+    for label, start in starts:
+        result = _calibrate_from(start, stars, cat, sky)
+        if isinstance(result, Calibration):
+            return result
+        reason, residual, n_fit, matched = result
+        failures.append(
+            (f"from the {label}: {reason}" if len(starts) > 1 else reason, residual, n_fit, matched)
+        )
+    reason, residual, n_fit, matched = failures[-1]
+    out = fail("; ".join(f[0] for f in failures), residual, n_fit)
+    out.matched = matched
+    return out
+
+
+def _calibrate_from(start: CameraModel, stars: StarList, cat, sky: _SkyStars):
+    """One attempt from a starting model: a good `Calibration`, or (reason, residual, n_fit, matched)."""
     vmag = cat.vmag[sky.index]
     det_all = np.column_stack([stars.x_px, stars.y_px])
 
     # -- coarse search on the brightest stars (detections are sorted brightest first)
     det = det_all[:_SEARCH_STARS]
-    x, y = nominal.enu_to_pixel(sky.enu)
-    margin = 0.2 * nominal.width_px
-    near = np.isfinite(x) & (x > -margin) & (x < nominal.width_px + margin)
-    near &= (y > -margin) & (y < nominal.height_px + margin)
+    x, y = start.enu_to_pixel(sky.enu)
+    margin = 0.2 * start.width_px
+    near = np.isfinite(x) & (x > -margin) & (x < start.width_px + margin)
+    near &= (y > -margin) & (y < start.height_px + margin)
     near_idx = np.flatnonzero(near)
     bright = near_idx[np.argsort(vmag[near_idx])][: int(1.5 * _SEARCH_STARS)]
     if len(bright) < MIN_STARS:
-        return fail(f"only {len(bright)} catalogue stars near the nominal field: is the pointing right?")
-    f = nominal.focal_px
+        return (
+            f"only {len(bright)} catalogue stars near the expected field: is the pointing right?",
+            math.nan,
+            0,
+            {},
+        )
+    f = start.focal_px
     _, model = _search(
-        nominal, det, sky.enu[bright], np.arange(-9.0, 9.01, 1.5), np.arange(0.93, 1.071, 0.02),
+        start, det, sky.enu[bright], np.arange(-15.0, 15.01, 1.5), np.arange(0.92, 1.081, 0.02),
         max_shift=0.16 * f, bin_px=0.01 * f,
     )  # fmt: skip
     _, model = _search(
@@ -300,7 +343,7 @@ def calibrate(
     for radius_rel, free, f_scale in stages:
         di, ci = _match(model, det_all, sky.enu, radius_rel * f)
         if len(di) < MIN_STARS:
-            return fail(f"only {len(di)} stars matched the catalogue (need {MIN_STARS})", n=len(di))
+            return f"only {len(di)} stars matched the catalogue (need {MIN_STARS})", math.nan, len(di), {}
         use = ~blended[ci]
         model = _fit(model, det_all[di[use]], sky.enu[ci[use]], free, f_scale)
 
@@ -309,12 +352,12 @@ def calibrate(
     snr = stars.snr[di]
     fit_set = (~blended[ci]) & (snr >= MIN_FIT_SNR)
     if fit_set.sum() < MIN_FIT_STARS:
-        fit_set = ~blended[ci] & (snr >= np.sort(snr[~blended[ci]])[::-1][: MIN_FIT_STARS][-1])
+        fit_set = ~blended[ci] & (snr >= np.sort(snr[~blended[ci]])[::-1][:MIN_FIT_STARS][-1])
     for _ in range(2):
         res = _angular_residual_arcmin(model, det_all[di], sky.enu[ci])
         med = np.median(res[fit_set])
         mad = 1.4826 * np.median(np.abs(res[fit_set] - med))
-        fit_set &= res < med + 3.0 * max(mad, 0.05 * nominal.pixel_scale_arcmin)
+        fit_set &= res < med + 3.0 * max(mad, 0.05 * start.pixel_scale_arcmin)
         if fit_set.sum() < MIN_STARS:
             break
         model = _fit(model, det_all[di[fit_set]], sky.enu[ci[fit_set]], _FULL, 0.3)
@@ -342,23 +385,19 @@ def calibrate(
     }
 
     # -- quality
-    pointing_change = math.degrees(
-        math.acos(np.clip(model.rotation[:, 2] @ nominal.rotation[:, 2], -1.0, 1.0))
-    )
-    focal_change = abs(model.focal_px / nominal.focal_px - 1.0)
+    pointing_change = math.degrees(math.acos(np.clip(model.rotation[:, 2] @ start.rotation[:, 2], -1.0, 1.0)))
+    focal_change = abs(model.focal_px / start.focal_px - 1.0)
     reason = None
     if n_fit < MIN_STARS:
         reason = f"only {n_fit} stars left in the fit (need {MIN_STARS})"
     elif not residual <= MAX_RESIDUAL_PX * model.pixel_scale_arcmin:
         reason = f"median star residual {residual:.2f} arcmin is above {MAX_RESIDUAL_PX} px"
     elif pointing_change > MAX_POINTING_CHANGE_DEG:
-        reason = f"fitted axis is {pointing_change:.1f} deg from the nominal one (a false match?)"
+        reason = f"fitted axis is {pointing_change:.1f} deg from the starting model's (a false match?)"
     elif focal_change > MAX_FOCAL_CHANGE:
-        reason = f"fitted focal length differs from the nominal one by {100 * focal_change:.0f} %"
+        reason = f"fitted focal length differs from the starting model's by {100 * focal_change:.0f} %"
     if reason is not None:
-        out = fail(reason, residual, n_fit)
-        out.matched = matched
-        return out
+        return reason, residual, n_fit, matched
     log.info(
         "astrometric calibration ok: stars=%d residual_arcmin=%.3f axis_moved_deg=%.2f focal_change=%.4f",
         n_fit, residual, pointing_change, focal_change,

@@ -73,7 +73,9 @@ def _angle_arcmin(ra1, dec1, ra2, dec2) -> np.ndarray:
     return np.degrees(2 * np.arcsin(np.sqrt(np.clip(s, 0, 1)))) * 60.0
 
 
-def event_scenario(seed: int, binning: int, pointing_error_deg: float, focal_error_fraction: float) -> Scenario:
+def event_scenario(
+    seed: int, binning: int, pointing_error_deg: float, focal_error_fraction: float
+) -> Scenario:
     """One station, two cameras: the first aimed (nominally) near the meteor's mid-point, the second 90 deg
     away in azimuth; the true cameras are off by the given errors."""
     meteor = {"shower": "PER", "peak_abs_mag": -1.0, "offset_km": 60.0}
@@ -114,7 +116,7 @@ def _meteor_measure(rec, cam_truth: dict, model, true_model, site, atmosphere, r
     background = frames[:first].astype(float).mean(axis=0)
     noise = float(np.std(frames[0].astype(float) - background))
     h, w = background.shape
-    xs, ys, sig, ts, idx, truth = [], [], [], [], [], []
+    rows = []  # (x_px, y_px, sigma_px, t_unix, frame index, truth) per measured frame
     for f in cam_truth["frames"]:
         m = f["meteor"]
         if not m or not m["in_frame"] or m["apparent_mag"] > BRIGHTER_THAN_MAG:
@@ -125,32 +127,33 @@ def _meteor_measure(rec, cam_truth: dict, model, true_model, site, atmosphere, r
         x, y, s = meteor_centroid(frames[f["index"]].astype(float) - background, cx, cy, noise_adu=noise)
         if not np.isfinite(x):
             continue
-        xs.append(x), ys.append(y), sig.append(s), ts.append(rec.utc_unix_s[f["index"]]), idx.append(f["index"])
-        truth.append(m)
-    if not xs:
+        rows.append((x, y, s, rec.utc_unix_s[f["index"]], f["index"], m))
+    if not rows:
         return [], [], [], 0
+    xs, ys, sig, ts, idx = (np.array(col) for col in list(zip(*rows, strict=True))[:5])
+    truth = [r[5] for r in rows]
     pos = meteor_positions(
-        model, site, np.array(ts), np.array(xs), np.array(ys), atmosphere,
-        centroid_sigma_px=np.array(sig), fit_residual_arcmin=residual_arcmin,
+        model, site, ts, xs, ys, atmosphere, centroid_sigma_px=sig, fit_residual_arcmin=residual_arcmin,
     )  # fmt: skip
-    true_centre = pixel_to_sky(
-        true_model, site, np.array(ts), [m["centroid_x_px"] for m in truth], [m["centroid_y_px"] for m in truth],
-        atmosphere,
-    )  # fmt: skip
+    cx_true = [m["centroid_x_px"] for m in truth]
+    cy_true = [m["centroid_y_px"] for m in truth]
+    true_centre = pixel_to_sky(true_model, site, ts, cx_true, cy_true, atmosphere)
     err = _angle_arcmin(pos["ra_deg"], pos["dec_deg"], true_centre["ra_deg"], true_centre["dec_deg"])
     err_mid = _angle_arcmin(
         pos["ra_deg"], pos["dec_deg"], [m["ra_deg"] for m in truth], [m["dec_deg"] for m in truth]
     )
     dmag: list[float] = []
     if fit is not None and fit.ok:
-        flux = meteor_fluxes(frames, np.array(xs), np.array(ys), np.array(idx), background)
-        sat = saturated_frames(frames, np.array(xs), np.array(ys), np.array(idx))
+        flux = meteor_fluxes(frames, xs, ys, idx, background)
+        sat = saturated_frames(frames, xs, ys, idx)
         x_air = airmass(pos["alt_deg"])
         mag = magnitude(fit, flux, x_air)
-        true_above = np.array([m["apparent_mag"] for m in truth]) - k_true * airmass([m["alt_deg"] for m in truth])
+        true_above = np.array([m["apparent_mag"] for m in truth]) - k_true * airmass(
+            [m["alt_deg"] for m in truth]
+        )
         good = np.isfinite(mag) & ~sat
         dmag = list(mag[good] - true_above[good])
-    return list(err), list(err_mid), dmag, len(xs)
+    return list(err), list(err_mid), dmag, len(rows)
 
 
 def evaluate_astrometry(
@@ -186,14 +189,20 @@ def evaluate_astrometry(
                 rec = read_recording(out / cam_truth["file"])
                 nominal = nominal_model(cam_cfg)
                 true_model = CameraModel.from_dict(cam_truth["model"])
-                axis_off = math.degrees(math.acos(np.clip(true_model.rotation[:, 2] @ nominal.rotation[:, 2], -1, 1)))
+                axis_off = math.degrees(
+                    math.acos(np.clip(true_model.rotation[:, 2] @ nominal.rotation[:, 2], -1, 1))
+                )
                 roll_off = abs((true_model.pointing[2] - nominal.pointing[2] + 180.0) % 360.0 - 180.0)
                 max_point = max(max_point, axis_off, roll_off)
                 max_focal = max(max_focal, abs(true_model.focal_px / nominal.focal_px - 1))
                 site = Site(**rec.meta["site"])
                 mean = rec.frames.astype(float).mean(axis=0)
                 cal = calibrate(
-                    mean, site=site, t_unix=float(np.mean(rec.utc_unix_s)), nominal=nominal, atmosphere=atmosphere
+                    mean,
+                    site=site,
+                    t_unix=float(np.mean(rec.utc_unix_s)),
+                    nominal=nominal,
+                    atmosphere=atmosphere,
                 )
                 n_cams += 1
                 row = {
@@ -213,7 +222,9 @@ def evaluate_astrometry(
                 row["model_error_median_arcmin"] = float(np.median(ang))
                 m = cal.matched
                 flux, ferr = aperture_fluxes(mean, m["x_px"], m["y_px"])
-                fit = fit_photometry(flux, m["vmag"], m["bv"], airmass(m["alt_deg"]), flux_err_adu=ferr, vi=m["vi"])
+                fit = fit_photometry(
+                    flux, m["vmag"], m["bv"], airmass(m["alt_deg"]), flux_err_adu=ferr, vi=m["vi"]
+                )
                 row["photometry_fit_rms_mag"] = fit.rms_mag
                 err, err_mid, dm, n_frames = _meteor_measure(
                     rec, cam_truth, cal.model, true_model, site, atmosphere, cal.residual_arcmin, fit, k_true

@@ -33,7 +33,8 @@ class StarList:
     flux_adu: background-subtracted flux in a circular aperture of radius 2.5 FWHM (at least 3 px), ADU.
     fwhm_px: full width at half maximum from the half-light radius, px.
     peak_adu: highest background-subtracted pixel value, ADU.
-    snr: flux over its noise (background RMS and Poisson noise at gain 1 ADU/e, so a lower bound).
+    snr: flux over its error (the background RMS map over the aperture plus a Poisson term at
+        1 e-/ADU): for ranking stars by how well they are measured, not a calibrated figure.
     """
 
     x_px: np.ndarray

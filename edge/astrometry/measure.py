@@ -44,7 +44,12 @@ def pixel_to_sky(
 
 
 def meteor_centroid(
-    diff: np.ndarray, x_guess_px: float, y_guess_px: float, *, half_box_px: int = 6, noise_adu: float | None = None
+    diff: np.ndarray,
+    x_guess_px: float,
+    y_guess_px: float,
+    *,
+    half_box_px: int = 6,
+    noise_adu: float | None = None,
 ) -> tuple[float, float, float]:
     """Light-weighted centre of the meteor near a guess, in a background-subtracted frame `diff` (ADU).
 

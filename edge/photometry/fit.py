@@ -105,8 +105,17 @@ def fit_photometry(
         y = v + 2.5 * np.log10(np.where(flux > 0, flux, np.nan))
 
     def failed(reason: str, used: np.ndarray) -> PhotometricFit:
-        return PhotometricFit(False, float("nan"), float("nan"), float("nan"), float("nan"),
-                              int(used.sum()), reason, used, np.full(n_in, np.nan))
+        return PhotometricFit(
+            False,
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            int(used.sum()),
+            reason,
+            used,
+            np.full(n_in, np.nan),
+        )
 
     if usable.sum() < min_stars:
         return failed(f"too few usable stars: {int(usable.sum())} < {min_stars}", usable)
@@ -120,11 +129,15 @@ def fit_photometry(
     used = usable.copy()
     k_fixed, c_fixed = DEFAULT_K_V_MAG, 0.0
     for _ in range(10):
-        zp, k, c = _solve(y[used], X[used], colour[used], 1.0 / sig[used] ** 2, free_k, free_c, k_fixed, c_fixed)
+        zp, k, c = _solve(
+            y[used], X[used], colour[used], 1.0 / sig[used] ** 2, free_k, free_c, k_fixed, c_fixed
+        )
         if free_k and k < 0.0:
             free_k, k_fixed = False, 0.0
             notes.append("extinction fitted negative: held at 0")
-            zp, k, c = _solve(y[used], X[used], colour[used], 1.0 / sig[used] ** 2, False, free_c, 0.0, c_fixed)
+            zp, k, c = _solve(
+                y[used], X[used], colour[used], 1.0 / sig[used] ** 2, False, free_c, 0.0, c_fixed
+            )
         resid = y - (zp - k * X + c * colour)  # = V_cat - V_fit
         r = resid[used]
         scale = max(1.4826 * float(np.median(np.abs(r - np.median(r)))), MAG_ERROR_FLOOR)
@@ -139,8 +152,12 @@ def fit_photometry(
     rms = float(np.sqrt(np.mean(resid[used] ** 2)))
     ok = bool(used.sum() >= min_stars and rms <= MAX_RMS_MAG)
     if not ok:
-        notes.insert(0, f"rms {rms:.3f} mag over {MAX_RMS_MAG}" if used.sum() >= min_stars
-                     else f"too few stars after clipping: {int(used.sum())}")
+        notes.insert(
+            0,
+            f"rms {rms:.3f} mag over {MAX_RMS_MAG}"
+            if used.sum() >= min_stars
+            else f"too few stars after clipping: {int(used.sum())}",
+        )
     return PhotometricFit(ok, zp, k, c, rms, int(used.sum()), "; ".join(notes) or None, used, resid)
 
 

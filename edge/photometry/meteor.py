@@ -60,8 +60,9 @@ def _check(frames: np.ndarray, x, y, frame_index, background) -> tuple:
     y = np.asarray(y, float)
     idx = np.asarray(frame_index)
     if not (x.shape == y.shape == idx.shape) or x.ndim != 1:
-        raise ValueError(f"x_px, y_px, frame_index: need 1-D arrays of one length, got {x.shape}, {y.shape}, "
-                         f"{idx.shape}")
+        raise ValueError(
+            f"x_px, y_px, frame_index: need 1-D arrays of one length, got {x.shape}, {y.shape}, {idx.shape}"
+        )
     if idx.size and (idx.min() < 0 or idx.max() >= frames.shape[0]):
         raise ValueError(f"frame_index: values must index the {frames.shape[0]} frames given")
     bg = np.asarray(background, float)
@@ -92,22 +93,35 @@ def meteor_fluxes(
         return out
     a, b, theta = streak_apertures(x, y, idx, radius_px)
     h, w = bg.shape
-    reach = np.abs(a * np.cos(theta)) + np.abs(b * np.sin(theta)), np.abs(a * np.sin(theta)) + np.abs(b * np.cos(theta))
+    reach = (
+        np.abs(a * np.cos(theta)) + np.abs(b * np.sin(theta)),
+        np.abs(a * np.sin(theta)) + np.abs(b * np.cos(theta)),
+    )
     ok = (
-        np.isfinite(x) & np.isfinite(y)
-        & (x - reach[0] >= -0.5) & (x + reach[0] <= w - 0.5)
-        & (y - reach[1] >= -0.5) & (y + reach[1] <= h - 0.5)
-    )  # fmt: skip
+        np.isfinite(x)
+        & np.isfinite(y)
+        & (x - reach[0] >= -0.5)
+        & (x + reach[0] <= w - 0.5)
+        & (y - reach[1] >= -0.5)
+        & (y + reach[1] <= h - 0.5)
+    )
     for i in np.flatnonzero(ok):
         diff = np.ascontiguousarray(frames[idx[i]], dtype=np.float64) - bg
-        f, _e, _flag = sep.sum_ellipse(diff, x[i : i + 1], y[i : i + 1], a[i : i + 1], b[i : i + 1], theta, r=1.0,
-                                       subpix=5)
+        f, _e, _flag = sep.sum_ellipse(
+            diff, x[i : i + 1], y[i : i + 1], a[i : i + 1], b[i : i + 1], theta, r=1.0, subpix=5
+        )
         out[i] = f[0]
     return out
 
 
 def saturated_frames(
-    frames: np.ndarray, x_px, y_px, frame_index, *, radius_px: float = 4.0, saturation_adu: int = SATURATION_ADU
+    frames: np.ndarray,
+    x_px,
+    y_px,
+    frame_index,
+    *,
+    radius_px: float = 4.0,
+    saturation_adu: int = SATURATION_ADU,
 ) -> np.ndarray:
     """True for the measured frames in which a pixel of the meteor's aperture reached `saturation_adu`."""
     frames, x, y, idx, _ = _check(frames, x_px, y_px, frame_index, np.zeros(np.shape(frames)[1:]))

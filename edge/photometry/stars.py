@@ -94,7 +94,7 @@ def aperture_fluxes(
 
 
 def peak_values(image: np.ndarray, x_px, y_px, radius_px: float = 2.0) -> np.ndarray:
-    """Largest pixel value within `radius_px` of each position (to reject saturated stars); NaN off the image."""
+    """Largest pixel value within `radius_px` of each position (to reject saturated stars); NaN off-image."""
     data = np.asarray(image)
     h, w = data.shape
     x = np.atleast_1d(np.asarray(x_px, float))

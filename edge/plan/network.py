@@ -22,9 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from edge.astrometry.camera_model import CameraModel
-from edge.camera.profiles import CameraProfile
+from edge.camera.profiles import CameraProfile, get_profile
 from edge.geometry.earth import Site
-from edge.camera.profiles import get_profile
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius, for the map grid and bearings
 DEFAULT_MIN_ALT_DEG = 20.0  # below this, range, extinction and obstacles make cameras useless

@@ -24,6 +24,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 from astropy.time import Time
+from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS
 
 from edge.astrometry.camera_model import CameraModel
@@ -60,11 +61,25 @@ class FitsProduct:
     exposure_s: float | None = None
 
     def equals(self, other: FitsProduct) -> bool:
-        """True when every field matches (arrays exactly; the WCS by its header keywords)."""
-        for name in ("station_id", "camera_id", "lat_deg", "lon_deg", "height_m", "colour_mode", "width_px",
-                     "height_px", "processed_utc", "observation_id", "residual_arcmin", "exposure_s"):
+        """True when every field matches (arrays exactly; the WCS by its header keywords, to 1e-12)."""
+        for name in (
+            "station_id",
+            "camera_id",
+            "lat_deg",
+            "lon_deg",
+            "height_m",
+            "colour_mode",
+            "width_px",
+            "height_px",
+            "processed_utc",
+            "observation_id",
+            "residual_arcmin",
+            "exposure_s",
+        ):
             a, b = getattr(self, name), getattr(other, name)
-            if not (a == b or (isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b))):
+            if not (
+                a == b or (isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b))
+            ):
                 return False
         if tuple(self.crop_origin) != tuple(other.crop_origin) or self.camera_model != other.camera_model:
             return False
@@ -80,8 +95,15 @@ class FitsProduct:
             return False
         if self.wcs is not None:
             ha, hb = self.wcs.to_header(relax=True), other.wcs.to_header(relax=True)
-            if set(ha) != set(hb) or any(ha[k] != hb[k] for k in ha if k not in ("DATE-OBS", "MJD-OBS")):
+            if set(ha) != set(hb):
                 return False
+            for k in ha:  # FITS cards hold about 14 significant digits
+                a, b = ha[k], hb[k]
+                if isinstance(a, float) and isinstance(b, float):
+                    if not np.isclose(a, b, rtol=1e-12, atol=0.0):
+                        return False
+                elif a != b:
+                    return False
         return True
 
 
@@ -118,20 +140,22 @@ def write_fits(path: str | Path, product: FitsProduct) -> Path:
     h["COLOUR"] = (p.colour_mode, "colour mode of the sensor")
     h["FRAMEW"] = (p.width_px, "[px] full frame width")
     h["FRAMEH"] = (p.height_px, "[px] full frame height")
-    h["PROCUTC"] = (p.processed_utc, "UTC when the event was processed")
+    h["PROCUTC"] = (p.processed_utc, "UTC when processed")
     h["NFRAMES"] = (len(p.frames), "number of FRAMEnnnn HDUs")
     h["CROPX0"] = (int(p.crop_origin[0]), "[px] column of the frames' left edge in the full frame")
     h["CROPY0"] = (int(p.crop_origin[1]), "[px] row of the frames' top edge in the full frame")
     if p.exposure_s is not None:
         h["EXPTIME"] = (p.exposure_s, "[s] exposure of one frame")
     if len(p.frame_t_unix):
-        h["DATE-OBS"] = (_iso(p.frame_t_unix[0]), "UTC mid-exposure of the first frame")
+        h["DATE-OBS"] = (_iso(p.frame_t_unix[0]), "UTC of the first frame")
     hdus: list = [primary]
     x0, y0 = p.crop_origin
     for k, frame in enumerate(p.frames):
-        hdu = fits.ImageHDU(np.asarray(frame, np.uint8), header=_wcs_header(p.wcs, x0, y0), name=f"FRAME{k + 1:04d}")
+        hdu = fits.ImageHDU(
+            np.asarray(frame, np.uint8), header=_wcs_header(p.wcs, x0, y0), name=f"FRAME{k + 1:04d}"
+        )
         hdu.header["UTC"] = (_iso(p.frame_t_unix[k]), "UTC at mid-exposure")
-        hdu.header["TUNIX"] = (repr(float(p.frame_t_unix[k])), "[s] POSIX UTC at mid-exposure (exact)")
+        hdu.header["TUNIX"] = (float(p.frame_t_unix[k]), "[s] POSIX UTC at mid-exposure")
         hdu.header["FRAMEIDX"] = (int(p.frame_index[k]), "frame number in the camera's stream")
         hdu.header["CROPX0"] = int(x0)
         hdu.header["CROPY0"] = int(y0)
@@ -142,13 +166,15 @@ def write_fits(path: str | Path, product: FitsProduct) -> Path:
     table = Table({k: np.asarray(p.stars.get(k, np.zeros(0))) for k in STAR_COLUMNS})
     stars = fits.table_to_hdu(table)
     stars.name = "STARS"
-    stars.header["CAMMODEL"] = (json.dumps(p.camera_model.to_dict()), "CameraModel.to_dict() as JSON")
+    stars.header["CAMMODEL"] = json.dumps(p.camera_model.to_dict())  # CameraModel.to_dict() (long string)
     stars.header["RESIDUAL"] = (float(p.residual_arcmin), "[arcmin] median star residual of the fit")
     stars.header["NSTARS"] = (len(table), "calibration stars")
     hdus.append(stars)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    fits.HDUList(hdus).writeto(tmp, overwrite=True, checksum=True)
+    with warnings.catch_warnings():  # long values (ids, SIP terms) shorten their comments: cosmetic
+        warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+        fits.HDUList(hdus).writeto(tmp, overwrite=True, checksum=True)
     tmp.replace(path)
     return path
 
@@ -160,14 +186,33 @@ def read_fits(path: str | Path) -> FitsProduct:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", fits.verify.VerifyWarning)
+            warnings.filterwarnings(
+                "error", message=".*(Checksum|Datasum) verification failed", category=AstropyUserWarning
+            )
             with fits.open(path, memmap=False, checksum=True) as hdul:
                 hdul.verify("exception")
                 return _parse(hdul)
     except FileNotFoundError:
         raise
-    except (OSError, KeyError, IndexError, TypeError, ValueError, fits.verify.VerifyError,
-            fits.verify.VerifyWarning, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a readable Skytrail FITS product ({type(exc).__name__}: {exc})") from exc
+    except (
+        OSError,
+        KeyError,
+        IndexError,
+        TypeError,
+        ValueError,
+        fits.verify.VerifyError,
+        fits.verify.VerifyWarning,
+        AstropyUserWarning,
+        json.JSONDecodeError,
+    ) as exc:
+        raise ValueError(
+            f"{path}: not a readable Skytrail FITS product ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _native(a) -> np.ndarray:
+    a = np.asarray(a)
+    return a.astype(a.dtype.newbyteorder("="), copy=False)
 
 
 def _parse(hdul: fits.HDUList) -> FitsProduct:
@@ -186,7 +231,7 @@ def _parse(hdul: fits.HDUList) -> FitsProduct:
     model = CameraModel.from_dict(json.loads(stars_hdu.header["CAMMODEL"]))
     max_hdu = hdul["MAX"]
     wcs = WCS(max_hdu.header, relax=True) if "CTYPE1" in max_hdu.header else None
-    stacks = {name: np.asarray(hdul[name].data) for name in ("MAX", "MEAN", "STD", "MASK")}
+    stacks = {name: _native(hdul[name].data) for name in ("MAX", "MEAN", "STD", "MASK")}
     if any(v is None or v.ndim != 2 for v in stacks.values()):
         raise ValueError("a MAX/MEAN/STD/MASK HDU is empty or not 2-D")
     return FitsProduct(
@@ -210,7 +255,7 @@ def _parse(hdul: fits.HDUList) -> FitsProduct:
         mask=stacks["MASK"].astype(bool),
         camera_model=model,
         residual_arcmin=float(stars_hdu.header["RESIDUAL"]),
-        stars={k: np.asarray(table[k]) for k in table.colnames},
+        stars={k: _native(table[k]) for k in table.colnames},
         wcs=wcs,
         exposure_s=float(h["EXPTIME"]) if "EXPTIME" in h else None,
     )

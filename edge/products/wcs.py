@@ -27,7 +27,8 @@ def pixel_grid_to_icrs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_px, y_px, ra_deg, dec_deg) on an n x n grid over the sensor, pixels above 3 deg altitude."""
     gx, gy = np.meshgrid(
-        np.linspace(-0.5, model.width_px - 0.5, n), np.linspace(-0.5, model.height_px - 0.5, max(3, n * model.height_px // model.width_px + 2))
+        np.linspace(-0.5, model.width_px - 0.5, n),
+        np.linspace(-0.5, model.height_px - 0.5, max(3, n * model.height_px // model.width_px + 2)),
     )
     x, y = gx.ravel(), gy.ravel()
     ra, dec = pixel_to_icrs(model, site, t_unix, atmosphere, x, y)
@@ -128,8 +129,9 @@ def fit_wcs(
     return wcs
 
 
-def wcs_error_px(wcs: WCS, model: CameraModel, site: Site, t_unix: float, atmosphere: Atmosphere | None,
-                 grid: int = 40) -> np.ndarray:
+def wcs_error_px(
+    wcs: WCS, model: CameraModel, site: Site, t_unix: float, atmosphere: Atmosphere | None, grid: int = 40
+) -> np.ndarray:
     """Pixel distance between the camera model and the WCS over a grid: model pixel -> sky -> WCS pixel."""
     x, y, ra, dec = pixel_grid_to_icrs(model, site, t_unix, atmosphere, grid)
     wx, wy = wcs.all_world2pix(ra, dec, 0)

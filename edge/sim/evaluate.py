@@ -10,6 +10,7 @@ import numpy as np
 from scipy.optimize import curve_fit
 
 from edge.astrometry.camera_model import CameraModel
+from edge.astrometry.measure import meteor_centroid
 from edge.camera.recording import read_recording
 from edge.catalogue.stars import load_bright_stars
 from edge.geometry.celestial import Atmosphere, icrs_to_altaz, to_time
@@ -102,13 +103,7 @@ def meteor_centroid_errors(out: str | Path, truth: dict, brighter_than_mag: floa
             cx, cy = m["centroid_x_px"], m["centroid_y_px"]
             if not (8 < cx < w - 8 and 8 < cy < h - 8):
                 continue
-            diff = rec.frames[f["index"]].astype(float) - before
-            x0, y0 = int(round(cx)), int(round(cy))
-            yy, xx = np.mgrid[y0 - 6 : y0 + 7, x0 - 6 : x0 + 7]
-            box = diff[y0 - 6 : y0 + 7, x0 - 6 : x0 + 7]
-            box = np.where(box > 3 * np.std(diff), box, 0.0)
-            if box.sum() <= 0:
-                errors.append(np.inf)  # the truth says bright, the frame shows nothing
-                continue
-            errors.append(np.hypot((box * xx).sum() / box.sum() - cx, (box * yy).sum() / box.sum() - cy))
+            mx, my, _sigma = meteor_centroid(rec.frames[f["index"]].astype(float) - before, cx, cy)
+            # the truth says bright here: a frame showing nothing counts as an infinite error
+            errors.append(np.hypot(mx - cx, my - cy) if np.isfinite(mx) else np.inf)
     return np.asarray(errors)

@@ -317,6 +317,8 @@ def render_camera(
         "simulated": True,
         # what the station's configuration says about the camera: where calibration starts
         "nominal_model": camera.nominal_model.to_dict() if camera.nominal_model else None,
+        # the weather the station would read from its sensors (None: refraction off)
+        "atmosphere": None if plan.atmosphere is None else vars(plan.atmosphere),
     }
     truth = {
         "station_id": camera.station_id,

@@ -41,7 +41,11 @@ def _model_error_arcmin(a: CameraModel, b: CameraModel) -> np.ndarray:
 def _off_nominal(true: CameraModel) -> CameraModel:
     az, alt, roll = true.pointing
     return true.with_pointing(az + 4.0, alt - 3.0, roll + 4.0).with_params(
-        focal_px=true.focal_px * 1.045, k1=-0.06, k2=0.004, cx_px=(true.width_px - 1) / 2, cy_px=(true.height_px - 1) / 2
+        focal_px=true.focal_px * 1.045,
+        k1=-0.06,
+        k2=0.004,
+        cx_px=(true.width_px - 1) / 2,
+        cy_px=(true.height_px - 1) / 2,
     )
 
 
@@ -49,7 +53,11 @@ def test_calibrates_from_a_pointing_several_degrees_off(event):
     nominal = _off_nominal(event["true"])
     assert np.median(_model_error_arcmin(nominal, event["true"])) > 200  # the start is far off
     cal = calibrate(
-        event["mean"], site=event["site"], t_unix=event["t_unix"], nominal=nominal, atmosphere=event["atmosphere"]
+        event["mean"],
+        site=event["site"],
+        t_unix=event["t_unix"],
+        nominal=nominal,
+        atmosphere=event["atmosphere"],
     )
     assert cal.ok, cal.reason
     assert cal.n_stars >= 30
@@ -70,12 +78,27 @@ def test_calibrates_from_a_pointing_several_degrees_off(event):
     assert np.all(m["alt_deg"] > 5) and m["used_in_fit"].sum() == cal.n_stars
 
 
+def test_starts_from_the_previous_model_when_the_nominal_one_is_far_off(event):
+    """A camera knocked 25 deg off its configuration is out of reach of the search from the nominal
+    model, but its last good model (half a degree off the truth) brings it back."""
+    true = event["true"]
+    az, alt, roll = true.pointing
+    nominal = true.with_pointing(az + 25.0, alt, roll)
+    previous = true.with_pointing(az + 0.4, alt - 0.3, roll + 0.5)
+    kw = {"site": event["site"], "t_unix": event["t_unix"], "atmosphere": event["atmosphere"]}
+    alone = calibrate(event["mean"], nominal=nominal, **kw)
+    assert not alone.ok and alone.model is nominal
+    cal = calibrate(event["mean"], nominal=nominal, previous=previous, **kw)
+    assert cal.ok, cal.reason
+    assert np.median(_model_error_arcmin(cal.model, true)) < 0.03 * true.pixel_scale_arcmin
+
+
 def test_wrong_time_is_flagged_not_fitted(event):
     """Six hours off, the sky has turned: whatever the search finds must not pass as a good fit."""
     previous = event["true"]
     cal = calibrate(
-        event["mean"], site=event["site"], t_unix=event["t_unix"] + 6 * 3600.0, nominal=_off_nominal(event["true"]),
-        atmosphere=event["atmosphere"], previous=previous,
+        event["mean"], site=event["site"], t_unix=event["t_unix"] + 6 * 3600.0,
+        nominal=_off_nominal(event["true"]), atmosphere=event["atmosphere"], previous=previous,
     )  # fmt: skip
     assert not cal.ok
     assert cal.model is previous

@@ -82,7 +82,9 @@ def test_fit_degenerate_cases_are_flagged():
     assert abs(narrow.zero_point - 8.0) < 1e-6
     few = fit_photometry(flux[:5], v[:5], np.zeros(5), np.full(5, 1.3))
     assert not few.ok and "too few" in few.reason and np.isnan(few.zero_point)
-    clouds = fit_photometry(flux * np.random.default_rng(3).lognormal(0, 1.0, 12), v, np.zeros(12), np.linspace(1, 2, 12))
+    clouds = fit_photometry(
+        flux * np.random.default_rng(3).lognormal(0, 1.0, 12), v, np.zeros(12), np.linspace(1, 2, 12)
+    )
     assert not clouds.ok and "rms" in clouds.reason
     with pytest.raises(ValueError, match="one length"):
         fit_photometry(flux, v[:3], v, v)
@@ -113,8 +115,15 @@ def test_meteor_flux_of_a_synthetic_streak():
     clipped = np.clip(frames, 0, 255).astype(np.uint8)
     clipped[5, int(ys[5]), int(xs[5])] = 255
     assert saturated_frames(clipped, np.array(xs), np.array(ys), np.arange(n_frames)).tolist() == [
-        False, False, False, False, False, True, False, False
-    ]  # fmt: skip
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
     with pytest.raises(ValueError, match="frame_index"):
         meteor_fluxes(frames, np.array(xs), np.array(ys), np.arange(n_frames) + 1, background)
 
@@ -131,12 +140,20 @@ def _stars_and_fit(out, truth):
     x = np.array([s["x_px"] for s in stars])
     y = np.array([s["y_px"] for s in stars])
     v = np.array([s["vmag"] for s in stars])
-    X = (np.array([s["apparent_mag"] for s in stars]) - v) / truth["scenario"]["sky"]["extinction_mag_per_airmass"]
+    X = (np.array([s["apparent_mag"] for s in stars]) - v) / truth["scenario"]["sky"][
+        "extinction_mag_per_airmass"
+    ]
     sel = v < 5.0
     f, e = aperture_fluxes(mean, x[sel], y[sel], radius_px=2.5, annulus_px=(5.0, 8.0), noise_adu=noise)
     good = (peak_values(rec.frames.max(0), x[sel], y[sel]) < 250) & (f > 10 * e)
-    fit = fit_photometry(f[good], v[sel][good], cat.bv[idx][sel][good], X[sel][good], flux_err_adu=e[good],
-                         vi=cat.vi[idx][sel][good])
+    fit = fit_photometry(
+        f[good],
+        v[sel][good],
+        cat.bv[idx][sel][good],
+        X[sel][good],
+        flux_err_adu=e[good],
+        vi=cat.vi[idx][sel][good],
+    )
     return rec, fit
 
 
@@ -156,7 +173,11 @@ def test_meteor_light_curve_matches_truth(photometry_event):
     out, truth = photometry_event
     rec, fit = _stars_and_fit(out, truth)
     cam = truth["cameras"][0]
-    rows = [f for f in cam["frames"] if f["meteor"] and f["meteor"]["in_frame"] and f["meteor"]["apparent_mag"] < 4]
+    rows = [
+        f
+        for f in cam["frames"]
+        if f["meteor"] and f["meteor"]["in_frame"] and f["meteor"]["apparent_mag"] < 4
+    ]
     idx = np.array([f["index"] for f in rows])
     x = np.array([f["meteor"]["centroid_x_px"] for f in rows])
     y = np.array([f["meteor"]["centroid_y_px"] for f in rows])

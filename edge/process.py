@@ -1,0 +1,566 @@
+"""`skytrail process DIR`: detect and measure the meteors in frame recordings, and write their products.
+
+Input: a directory of recordings (`edge.camera.recording`, `STATION/CAMERA.npz`), as written by
+`skytrail sim event` or by a station's file recorder. Each recording's `meta` must give the
+station's `site` and the camera's `nominal_model` (CameraModel.to_dict() of the configured
+pointing and lens: where the calibration starts); `atmosphere` (pressure_hpa, temperature_c;
+pressure 0: no refraction) is optional, the ISA standard at the site's height by default.
+Simulator truth is never read.
+
+Per recording: the C detector (`edge.detect.detector`) runs over the frames; each "fast" event
+is calibrated on the mean of the frames without the meteor (`edge.astrometry.calibrate`, keeping
+the camera's last good model as the fallback), its frames are measured (centroids,
+`edge.astrometry.measure`; fluxes, `edge.photometry.meteor`; the per-event photometric fit on the
+calibration stars, `edge.photometry.fit`) and the products are written as
+`OUT/<station>/<camera>/<observation_id>.{fits,png,mp4,ecsv,json}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from edge.astrometry.calibrate import Calibration, calibrate
+from edge.astrometry.camera_model import CameraModel
+from edge.astrometry.measure import meteor_centroid, meteor_positions
+from edge.camera.recording import Recording, read_recording
+from edge.detect.detector import Detector, DetectorConfig, Event
+from edge.geometry.celestial import Atmosphere
+from edge.geometry.earth import Site
+from edge.photometry.extinction import airmass
+from edge.photometry.fit import PhotometricFit, fit_photometry, magnitude
+from edge.photometry.meteor import meteor_fluxes, saturated_frames, streak_apertures
+from edge.photometry.stars import aperture_fluxes, peak_values
+from edge.products.fits import FitsProduct, write_fits
+from edge.products.gfe import gfe_table, write_gfe
+from edge.products.json_report import describe_product, write_report
+from edge.products.mp4 import write_mp4
+from edge.products.png import render_overview, write_png
+from edge.products.wcs import fit_wcs
+from edge.protocol import ObservationReport
+from edge.protocol.models import (
+    CameraModelSpec,
+    DetectorInfo,
+    FrameMeasurement,
+    Location,
+    Photometry,
+    ProductKind,
+    TimeQuality,
+    TimeSource,
+    make_observation_id,
+)
+
+log = logging.getLogger(__name__)
+
+SLOW_DEG_S = 5.0  # slower movers are satellites/aircraft-like (4 px/frame on the M3 8 mm camera)
+MIN_DEG_S = 0.19  # slower still is static (0.15 px/frame on the M3 8 mm camera)
+QUIET_GUARD_FRAMES = 2  # frames either side of the detections left out of the star stack
+STAR_RADIUS_FWHM = 1.6  # star aperture radius in PSF FWHMs (at least 2 px)
+STAR_SNR_MIN = 10.0
+SATURATED_ADU = 250
+
+
+class ProcessError(ValueError):
+    """A recording cannot be processed; the message names the file and the problem."""
+
+
+@dataclass
+class CameraState:
+    """What is kept per camera between events: the last good calibration and an event counter."""
+
+    last_good: CameraModel | None = None
+    n_events: int = 0
+
+
+@dataclass
+class _Context:
+    path: Path
+    rec: Recording
+    site: Site
+    atmosphere: Atmosphere | None
+    nominal: CameraModel
+    time_quality: TimeQuality
+    state: CameraState = field(default_factory=CameraState)
+
+
+def _utc(t_unix: float) -> datetime:
+    return datetime.fromtimestamp(float(t_unix), UTC)
+
+
+def recording_context(path: Path, rec: Recording, state: CameraState) -> _Context:
+    """Site, atmosphere, nominal model and time quality from a recording's meta; ProcessError if missing."""
+    meta = rec.meta
+    site_d = meta.get("site")
+    if not isinstance(site_d, dict):
+        raise ProcessError(
+            f"{path}: meta has no 'site' (lat_deg, lon_deg, height_m): cannot place the camera"
+        )
+    try:
+        site = Site(float(site_d["lat_deg"]), float(site_d["lon_deg"]), float(site_d["height_m"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProcessError(f"{path}: meta 'site' is not valid ({exc})") from exc
+    nominal_d = meta.get("nominal_model")
+    if not nominal_d:
+        raise ProcessError(
+            f"{path}: meta has no 'nominal_model' (the configured camera pointing and lens, "
+            "CameraModel.to_dict()): calibration needs a starting model"
+        )
+    try:
+        nominal = CameraModel.from_dict(nominal_d)
+    except ValueError as exc:
+        raise ProcessError(f"{path}: meta 'nominal_model' is not a valid camera model: {exc}") from exc
+    h, w = rec.frames.shape[1:]
+    if (nominal.height_px, nominal.width_px) != (h, w):
+        raise ProcessError(
+            f"{path}: nominal_model is {nominal.width_px}x{nominal.height_px} but the frames are {w}x{h}"
+        )
+    atm_d = meta.get("atmosphere")
+    try:
+        if atm_d is None:
+            atmosphere: Atmosphere | None = Atmosphere.standard_at(site.height_m)
+        elif float(atm_d.get("pressure_hpa", 0.0)) <= 0.0:
+            atmosphere = None
+        else:
+            atmosphere = Atmosphere(**atm_d)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ProcessError(f"{path}: meta 'atmosphere' is not valid ({exc})") from exc
+    tq_d = meta.get("time_quality")
+    try:
+        tq = (
+            TimeQuality(**tq_d)
+            if tq_d
+            else TimeQuality(source=TimeSource.FREE_RUNNING, estimated_error_s=1.0, pps_locked=False)
+        )
+    except ValueError as exc:
+        raise ProcessError(f"{path}: meta 'time_quality' is not valid ({exc})") from exc
+    return _Context(path, rec, site, atmosphere, nominal, tq, state)
+
+
+def detector_config_for(model: CameraModel, fps: float) -> DetectorConfig:
+    """Detector settings with the speed classes set in angular speed, so binned sensors classify alike."""
+    px_per_deg_s = 60.0 / model.pixel_scale_arcmin / fps  # px/frame for 1 deg/s
+    return DetectorConfig(
+        slow_speed_px_per_frame=SLOW_DEG_S * px_per_deg_s,
+        min_speed_px_per_frame=max(0.02, MIN_DEG_S * px_per_deg_s),
+    )
+
+
+def run_detector(rec: Recording, config: DetectorConfig) -> list[Event]:
+    """All events of a recording (the detector fed frame by frame, then flushed)."""
+    n, h, w = rec.frames.shape
+    det = Detector(w, h, config)
+    events: list[Event] = []
+    for k in range(n):
+        events += det.process(np.ascontiguousarray(rec.frames[k]), float(rec.utc_unix_s[k]), k)
+    events += det.flush()
+    return events
+
+
+def quiet_stack(rec: Recording, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(mean, noise of the mean, max, mean time) over the frames without the event (with a guard)."""
+    n = len(rec.frames)
+    keep = np.ones(n, bool)
+    keep[max(0, first - QUIET_GUARD_FRAMES) : min(n, last + QUIET_GUARD_FRAMES + 1)] = False
+    if keep.sum() < 3:
+        keep[:] = True
+    frames = rec.frames[keep].astype(np.float32)
+    mean = frames.mean(0)
+    noise = frames.std(0) / np.sqrt(len(frames))
+    return mean, noise, rec.frames[keep].max(0), float(np.mean(rec.utc_unix_s[keep]))
+
+
+def star_photometry(
+    cal: Calibration, mean: np.ndarray, noise: np.ndarray, peak_img: np.ndarray, fwhm_px: float
+) -> PhotometricFit:
+    """The per-event photometric fit on the calibration's matched stars (aperture photometry on `mean`)."""
+    m = cal.matched
+    if not m or len(m.get("x_px", [])) == 0:
+        return fit_photometry(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+    r = max(2.0, STAR_RADIUS_FWHM * fwhm_px)
+    flux, err = aperture_fluxes(
+        mean, m["x_px"], m["y_px"], radius_px=r, annulus_px=(2 * r, 3 * r), noise_adu=noise
+    )
+    good = (peak_values(peak_img, m["x_px"], m["y_px"]) < SATURATED_ADU) & (flux > STAR_SNR_MIN * err)
+    sel = np.flatnonzero(good)
+    return fit_photometry(
+        flux[sel],
+        m["vmag"][sel],
+        m["bv"][sel],
+        airmass(m["alt_deg"][sel]),
+        flux_err_adu=err[sel],
+        vi=m["vi"][sel],
+    )
+
+
+def _clip_background(event: Event) -> np.ndarray:
+    """The clip's background: mean of its frames without the meteor (margins), else the detector's."""
+    clip_idx = np.asarray(event.clip_frame_index)
+    quiet = (clip_idx < event.frame_index.min() - 1) | (clip_idx > event.frame_index.max() + 1)
+    if quiet.sum() >= 3:
+        return event.clip[quiet].astype(np.float64).mean(0)
+    x0, y0 = event.clip_origin
+    h, w = event.clip.shape[1:]
+    return np.asarray(event.mean[y0 : y0 + h, x0 : x0 + w], np.float64)
+
+
+def measure_event(ctx: _Context, event: Event, *, fwhm_px: float = 1.6) -> dict:
+    """Calibrate, measure and photometer one event; a dict of everything the products need."""
+    rec = ctx.rec
+    first, last = int(event.frame_index.min()), int(event.frame_index.max())
+    mean, noise, peak_img, t_cal = quiet_stack(rec, first, last)
+    cal = calibrate(
+        mean,
+        site=ctx.site,
+        t_unix=t_cal,
+        nominal=ctx.nominal,
+        atmosphere=ctx.atmosphere,
+        previous=ctx.state.last_good,
+    )
+    if cal.ok:
+        ctx.state.last_good = cal.model
+    # a model is trusted for coordinates when it was fitted now or earlier; the nominal one is not
+    trusted = cal.ok or (ctx.state.last_good is not None and cal.model is ctx.state.last_good)
+    x0, y0 = event.clip_origin
+    background = _clip_background(event)
+    clip_pos = np.searchsorted(event.clip_frame_index, event.frame_index)
+    if not np.array_equal(
+        event.clip_frame_index[np.minimum(clip_pos, len(event.clip_frame_index) - 1)], event.frame_index
+    ):
+        raise ProcessError(f"{ctx.path}: detector clip does not hold every detected frame")
+    a, _b, _theta = streak_apertures(event.x_px, event.y_px, event.frame_index, 1.0)
+    half_box = int(max(6, math.ceil(a[0] + 3)))
+    xs, ys, sig_px = [], [], []
+    for i, k in enumerate(clip_pos):
+        diff = event.clip[k].astype(np.float64) - background
+        bg_sigma = float(1.4826 * np.median(np.abs(diff - np.median(diff))))
+        xc, yc, sc = meteor_centroid(
+            diff, event.x_px[i] - x0, event.y_px[i] - y0, half_box_px=half_box, noise_adu=max(bg_sigma, 0.5)
+        )
+        if not np.isfinite(xc):
+            xc, yc, sc = event.x_px[i] - x0, event.y_px[i] - y0, 1.0
+        xs.append(xc)
+        ys.append(yc)
+        sig_px.append(sc)
+    xs, ys, sig_px = np.array(xs), np.array(ys), np.array(sig_px)
+    flux = meteor_fluxes(event.clip, xs, ys, clip_pos, background, radius_px=max(3.0, 2.0 * fwhm_px))
+    saturated = saturated_frames(event.clip, xs, ys, clip_pos, radius_px=max(3.0, 2.0 * fwhm_px))
+    x_full, y_full = xs + x0, ys + y0
+    resid = cal.residual_arcmin if np.isfinite(cal.residual_arcmin) else 0.0
+    if trusted:
+        pos = meteor_positions(
+            cal.model,
+            ctx.site,
+            event.t_unix,
+            x_full,
+            y_full,
+            ctx.atmosphere,
+            centroid_sigma_px=sig_px,
+            fit_residual_arcmin=resid,
+        )
+    else:
+        nan = np.full(len(xs), np.nan)
+        pos = {"ra_deg": nan, "dec_deg": nan, "alt_deg": nan, "az_deg": nan, "sigma_arcmin": nan}
+    phot = star_photometry(cal, mean, noise, peak_img, fwhm_px)
+    mags = np.full(len(xs), np.nan)
+    if phot.ok and trusted:
+        mags = magnitude(phot, flux, airmass(pos["alt_deg"]))
+    return {
+        "cal": cal,
+        "trusted": trusted,
+        "x": x_full,
+        "y": y_full,
+        "flux": flux,
+        "saturated": saturated,
+        "pos": pos,
+        "phot": phot,
+        "mag": mags,
+        "mean": mean,
+        "noise": noise,
+        "t_cal": t_cal,
+    }
+
+
+def _finite(v) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def build_report(
+    ctx: _Context, event: Event, m: dict, observation_id: str, products: list
+) -> ObservationReport:
+    """The wire contract's report of one measured event."""
+    cal: Calibration = m["cal"]
+    phot: PhotometricFit = m["phot"]
+    pos = m["pos"]
+    frames = []
+    for i in range(len(event.frame_index)):
+        ra, dec = _finite(pos["ra_deg"][i]), _finite(pos["dec_deg"][i])
+        alt, az = _finite(pos["alt_deg"][i]), _finite(pos["az_deg"][i])
+        if ra is None or dec is None or alt is None or az is None:
+            ra = dec = alt = az = None
+        mag = _finite(m["mag"][i])
+        frames.append(
+            FrameMeasurement(
+                utc=_utc(event.t_unix[i]),
+                frame_index=int(event.frame_index[i]),
+                x_px=float(m["x"][i]),
+                y_px=float(m["y"][i]),
+                ra_deg=ra,
+                dec_deg=dec,
+                alt_deg=alt,
+                az_deg=az % 360.0 if az is not None else None,
+                position_sigma_arcmin=_finite(pos["sigma_arcmin"][i]) if ra is not None else None,
+                flux_adu=_finite(m["flux"][i]),
+                mag=mag,
+                mag_sigma=_finite(phot.rms_mag) if mag is not None else None,
+                saturated=bool(m["saturated"][i]),
+            )
+        )
+    spec = None
+    if m["trusted"]:
+        spec = CameraModelSpec(
+            **cal.model.to_dict(),
+            fit_residual_arcmin=_finite(cal.residual_arcmin),
+            n_stars=int(cal.n_stars),
+            calibrated_at=_utc(m["t_cal"]),
+        )
+    photometry = None
+    if phot.ok and m["trusted"]:
+        photometry = Photometry(
+            zero_point=phot.zero_point,
+            extinction_coeff=max(phot.extinction_coeff, 0.0),
+            colour_term=phot.colour_term,
+            n_stars=phot.n_stars,
+            rms_mag=phot.rms_mag,
+        )
+    speed = None
+    ok = np.isfinite(pos["ra_deg"])
+    if ok.sum() >= 2:
+        i0, i1 = np.flatnonzero(ok)[[0, -1]]
+        r0, d0, r1, d1 = np.radians(
+            [pos["ra_deg"][i0], pos["dec_deg"][i0], pos["ra_deg"][i1], pos["dec_deg"][i1]]
+        )
+        cosd = np.sin(d0) * np.sin(d1) + np.cos(d0) * np.cos(d1) * np.cos(r1 - r0)
+        dt = float(event.t_unix[i1] - event.t_unix[i0])
+        if dt > 0:
+            speed = math.degrees(math.acos(min(1.0, max(-1.0, cosd)))) / dt
+    peak = np.nanmin(m["mag"]) if np.isfinite(m["mag"]).any() else None
+    return ObservationReport(
+        station_id=ctx.rec.station_id,
+        observation_id=observation_id,
+        camera_id=ctx.rec.camera_id,
+        location=Location(lat_deg=ctx.site.lat_deg, lon_deg=ctx.site.lon_deg, height_m=ctx.site.height_m),
+        created_utc=datetime.now(UTC),
+        time_quality=ctx.time_quality,
+        camera_model=spec,
+        frames=frames,
+        refraction_applied=ctx.atmosphere is not None,
+        photometry=photometry,
+        products=products,
+        detector=DetectorInfo(
+            peak_mag=_finite(peak) if peak is not None else None,
+            angular_speed_deg_s=speed,
+            n_frames=len(event.frame_index),
+        ),
+    )
+
+
+def write_products(ctx: _Context, event: Event, m: dict, observation_id: str, out_dir: Path) -> dict:
+    """Write FITS, PNG, MP4, ECSV and the JSON report of one event; returns their paths by kind."""
+    rec = ctx.rec
+    folder = out_dir / rec.station_id / rec.camera_id
+    cal: Calibration = m["cal"]
+    wcs = None
+    if m["trusted"]:
+        try:
+            wcs = fit_wcs(cal.model, ctx.site, float(np.mean(event.t_unix)), ctx.atmosphere)
+        except ValueError as exc:
+            log.warning("observation=%s wcs=none reason=%s", observation_id, exc)
+    matched = cal.matched or {}
+    stars = {
+        "x_px": np.asarray(matched.get("x_px", np.zeros(0)), float),
+        "y_px": np.asarray(matched.get("y_px", np.zeros(0)), float),
+        "hip": np.asarray(matched.get("hip", np.zeros(0)), np.int64),
+        "ra_deg": np.asarray(matched.get("ra_deg", np.zeros(0)), float),
+        "dec_deg": np.asarray(matched.get("dec_deg", np.zeros(0)), float),
+        "vmag": np.asarray(matched.get("vmag", np.zeros(0)), float),
+        "flux_adu": np.asarray(matched.get("flux_adu", np.zeros(0)), float),
+    }
+    h, w = rec.frames.shape[1:]
+    fits_product = FitsProduct(
+        station_id=rec.station_id,
+        camera_id=rec.camera_id,
+        lat_deg=ctx.site.lat_deg,
+        lon_deg=ctx.site.lon_deg,
+        height_m=ctx.site.height_m,
+        colour_mode="mono",
+        width_px=w,
+        height_px=h,
+        processed_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        observation_id=observation_id,
+        frames=np.asarray(event.clip, np.uint8),
+        frame_t_unix=np.asarray(event.clip_t_unix, float),
+        frame_index=np.asarray(event.clip_frame_index, np.int64),
+        crop_origin=tuple(int(v) for v in event.clip_origin),
+        max_frame=np.asarray(event.max_pixel, np.uint8),
+        mean_frame=np.asarray(m["mean"], np.float32),
+        std_frame=np.asarray(event.std, np.float32),
+        mask=np.asarray(event.mask, bool),
+        camera_model=cal.model,
+        residual_arcmin=float(cal.residual_arcmin),
+        stars=stars,
+        wcs=wcs,
+        exposure_s=float(rec.meta.get("exposure_s", float("nan"))),
+    )
+    paths = {"fits": write_fits(folder / f"{observation_id}.fits", fits_product)}
+    labels = [f"HIP {int(h_)}" for h_ in stars["hip"]]
+    picture = render_overview(
+        event.max_pixel,
+        stars["x_px"],
+        stars["y_px"],
+        m["x"],
+        m["y"],
+        star_labels=labels,
+        title=observation_id,
+    )
+    paths["png"] = write_png(folder / f"{observation_id}.png", picture, {"observation_id": observation_id})
+    paths["mp4"] = write_mp4(folder / f"{observation_id}.mp4", event.clip, float(rec.meta.get("fps", 25.0)))
+    draft = build_report(ctx, event, m, observation_id, [])
+    paths["ecsv"] = write_gfe(
+        folder / f"{observation_id}.ecsv",
+        gfe_table(draft, image_file=paths["png"].name, model=cal.model if m["trusted"] else None),
+    )
+    kinds = {
+        "fits": ProductKind.FITS,
+        "png": ProductKind.PNG,
+        "mp4": ProductKind.MP4,
+        "ecsv": ProductKind.ECSV,
+    }
+    products = [describe_product(paths[k], kind) for k, kind in kinds.items()]
+    report = build_report(ctx, event, m, observation_id, products)
+    paths["json"] = write_report(folder / f"{observation_id}.json", report)
+    return paths
+
+
+def process_recording(path: Path, out_dir: Path, state: CameraState | None = None) -> list[dict]:
+    """Detect and measure every event of one recording; one result dict per event found."""
+    try:
+        rec = read_recording(path)
+    except ValueError as exc:
+        raise ProcessError(str(exc)) from exc
+    state = state if state is not None else CameraState()
+    ctx = recording_context(path, rec, state)
+    fwhm = 1.6
+    config = detector_config_for(ctx.nominal, float(rec.meta["fps"]))
+    results = []
+    for event in run_detector(rec, config):
+        base = {
+            "station_id": rec.station_id,
+            "camera_id": rec.camera_id,
+            "file": str(path),
+            "kind": event.kind,
+            "frames": [int(event.frame_index[0]), int(event.frame_index[-1])],
+        }
+        if event.kind != "fast":
+            results.append({**base, "status": "skipped", "reason": f"{event.kind} mover, not a meteor"})
+            continue
+        observation_id = make_observation_id(
+            rec.station_id, rec.camera_id, _utc(event.t_unix[0]), state.n_events
+        )
+        state.n_events += 1
+        m = measure_event(ctx, event, fwhm_px=fwhm)
+        paths = write_products(ctx, event, m, observation_id, out_dir)
+        cal, phot = m["cal"], m["phot"]
+        status = "ok" if (cal.ok and phot.ok) else "flagged"
+        reasons = [
+            r
+            for r in (
+                None if cal.ok else f"calibration: {cal.reason}",
+                None if phot.ok else f"photometry: {phot.reason}",
+            )
+            if r
+        ]
+        results.append(
+            {
+                **base,
+                "status": status,
+                "reason": "; ".join(reasons) or None,
+                "observation_id": observation_id,
+                "calibrated": bool(cal.ok),
+                "coordinates": bool(m["trusted"]),
+                "star_residual_arcmin": _finite(cal.residual_arcmin),
+                "n_stars": int(cal.n_stars),
+                "photometry_rms_mag": _finite(phot.rms_mag),
+                "n_phot_stars": int(phot.n_stars),
+                "n_frames": len(event.frame_index),
+                "files": {k: str(p) for k, p in paths.items()},
+            }
+        )
+        log.info(
+            "station=%s camera=%s observation=%s status=%s frames=%d residual_arcmin=%s phot_rms=%s",
+            rec.station_id,
+            rec.camera_id,
+            observation_id,
+            status,
+            len(event.frame_index),
+            _finite(cal.residual_arcmin),
+            _finite(phot.rms_mag),
+        )
+    return results
+
+
+def find_recordings(in_dir: Path) -> list[Path]:
+    """The recordings under `in_dir`: STATION/CAMERA.npz (as `skytrail sim event` writes) or *.npz."""
+    paths = sorted(in_dir.glob("*/*.npz")) + sorted(in_dir.glob("*.npz"))
+    return paths
+
+
+def process_directory(in_dir: str | Path, out_dir: str | Path) -> list[dict]:
+    """Process every recording under `in_dir` into `out_dir`; one result dict per event (or per failed file).
+
+    A recording that cannot be read or lacks what processing needs gives a result with status
+    "error" and the reason, and the others are still processed. ValueError if `in_dir` holds none.
+    """
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    if not in_dir.is_dir():
+        raise ValueError(f"{in_dir}: not a directory")
+    paths = find_recordings(in_dir)
+    if not paths:
+        raise ValueError(f"{in_dir}: no recordings (STATION/CAMERA.npz) found")
+    states: dict[tuple[str, str], CameraState] = {}
+    results: list[dict] = []
+    for path in paths:
+        key = (path.parent.name, path.stem)
+        try:
+            results += process_recording(path, out_dir, states.setdefault(key, CameraState()))
+        except ProcessError as exc:
+            log.error("file=%s status=error reason=%s", path, exc)
+            results.append({"file": str(path), "status": "error", "reason": str(exc)})
+    return results
+
+
+# ------------------------------------------------------------------------------------------ CLI
+def register(parser: argparse.ArgumentParser, name: str) -> None:
+    """Add `skytrail process DIR [--out OUT]` to the group's parser."""
+    parser.add_argument("dir", type=Path, help="directory of recordings (as written by `skytrail sim event`)")
+    parser.add_argument("--out", type=Path, help="where products go (default DIR/products)")
+    parser.set_defaults(func=run_process)
+
+
+def run_process(args: argparse.Namespace) -> int:
+    out = args.out if args.out is not None else args.dir / "products"
+    try:
+        results = process_directory(args.dir, out)
+    except ValueError as exc:
+        print(f"skytrail process: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"out": str(out), "events": results}, indent=1))
+    return 1 if any(r["status"] == "error" for r in results) else 0
