@@ -89,10 +89,9 @@ def fit_line(
     params = LineParams(p0, d0)
     n_sets = los.shape[0]
 
-    def residuals(x: np.ndarray) -> np.ndarray:
+    def residuals(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         p, d = params.line(x)
-        rep = x.shape[0] // n_sets
-        lv = np.repeat(los, rep, axis=0) if rep > 1 else los
+        lv = los[rows] if n_sets > 1 else los
         return cross_track_sin(p, d, sites[None], lv) * weights
 
     res = levenberg_marquardt(residuals, np.zeros((n_sets, 4)), LineParams.step, max_iter=max_iter)

@@ -13,9 +13,10 @@ clock corrections:
   of the observed track T, which is better scaled than a1.
 
 Every station but the reference (index 0) has a clock offset dt (station clock minus reference
-clock, s): its times are corrected by subtracting dt. The model is chosen by the Bayesian
-information criterion, with a margin in favour of the exponential lag; v0 is the initial
-(pre-deceleration) speed in every model.
+clock, s): its times are corrected by subtracting dt. The exponential fit here starts the joint
+fit (joint.py); when the solver keeps the two-step solution instead, the model is chosen by the
+Bayesian information criterion, with a margin in favour of the exponential lag. v0 is the
+initial (pre-deceleration) speed in every model.
 """
 
 from __future__ import annotations
@@ -125,10 +126,9 @@ class KinematicProblem:
         """LM fit of `model` to R data sets s_km (R, M) with sigma_km (R or 1, M), from x0 (R, P)."""
         n_sets = s_km.shape[0]
 
-        def residuals(x: np.ndarray) -> np.ndarray:
-            rep = x.shape[0] // n_sets
-            s = np.repeat(s_km, rep, axis=0) if rep > 1 else s_km
-            sig = np.repeat(sigma_km, rep, axis=0) if (rep > 1 and sigma_km.shape[0] > 1) else sigma_km
+        def residuals(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            s = s_km[rows] if n_sets > 1 else s_km
+            sig = sigma_km[rows] if sigma_km.shape[0] > 1 else sigma_km
             return (s - self.distance_km(model, x, self.tau(x))) / sig
 
         lo, hi = self.bounds(model)
@@ -193,8 +193,12 @@ class KinematicProblem:
         bic = float(res.cost[0] + self.n_params(model) * np.log(m))
         return KinematicFit(model, res.x, res.cost, resid_km, bic, at)
 
-    def choose(self, fits: dict[str, KinematicFit]) -> KinematicFit:
-        """The model with the lowest BIC among those not stuck at a bound of their own parameters."""
+    def choose(self, fits: dict[str, KinematicFit], *, prefer_exponential: bool = False) -> KinematicFit:
+        """The model with the lowest BIC among those not stuck at a bound of their own parameters;
+        prefer_exponential: the exponential lag whenever it was fitted (the joint fit, with its
+        prior on the lag's growth rate, takes it from there; joint.py)."""
+        if prefer_exponential and "exponential" in fits:
+            return fits["exponential"]
         n_core = _N_CORE
         usable = []
         for name, f in fits.items():

@@ -9,15 +9,19 @@ from cloud_bridge.evaluate import evaluate_pipeline
 
 def test_accuracy_on_simulated_events():
     r = evaluate_pipeline(20, seed=1, noise_arcmin=1.0, mc_runs=50, frame_jitter_s=0.0)
-    r.pop("per_event")
+    rows = r.pop("per_event")
     print("\n" + json.dumps(r, indent=1))  # the measured figures (pytest -s)
     assert r["solved"] >= 18, r["failures"]
-    assert r["radiant_error_median_deg"] < 0.1
-    assert r["v_init_error_median_pct"] < 0.6
+    # measured (joint fit): 0.049 deg, 0.27 %, coverage 0.68 / 0.74; the two-step fit had 0.06, 0.43 %
+    assert r["radiant_error_median_deg"] < 0.07
+    assert r["v_init_error_median_pct"] < 0.4
+    # no bias of the initial speed (two-step fit: +0.45 % mean signed error on this set)
+    mean_dv = sum(row["v_init_error_pct"] for row in rows) / len(rows)
+    assert abs(mean_dv) < 0.25, mean_dv
     assert r["timing_offset_error_median_s"] < 0.005
     assert r["begin_height_error_median_m"] < 300 and r["end_height_error_median_m"] < 300
-    assert 0.45 <= r["radiant_within_1sigma_fraction"] <= 0.95
-    assert 0.45 <= r["v_init_within_1sigma_fraction"] <= 0.95
+    assert 0.5 <= r["radiant_within_1sigma_fraction"] <= 0.9
+    assert 0.5 <= r["v_init_within_1sigma_fraction"] <= 0.9
 
 
 def test_noise_free_events_are_exact():
