@@ -26,8 +26,9 @@ class DetectorConfig:
     margin_frames: int = 5  # clip frames kept before the first and after the last detection
     max_event_frames: int = 600  # longer tracks are closed and reported
     background_tau_frames: float = 128.0  # time constant of the running background (mean and spread)
-    min_speed_px_per_frame: float = 0.15  # below this a track is "static" (star, hot pixel), never reported
-    slow_speed_px_per_frame: float = 4.0  # between min and this: a "slow" mover (satellite/aircraft-like)
+    min_speed_px_per_frame: float = 0.03  # below this a track is "static" (star, hot pixel), never reported
+    # between min and this: a "slow" mover (satellite/aircraft-like); 0: 0.1 % of the diagonal, >= 1 px
+    slow_speed_px_per_frame: float = 0.0
     crop_margin_px: int = 16  # clip crop around the track's bounding box
     # settings beyond the shared API (all with working defaults)
     k_sigma_low: float = 2.5  # growth (low) threshold of the hysteresis, background sigmas
@@ -35,7 +36,7 @@ class DetectorConfig:
     background_every: int = 8  # each row's background is updated every this many frames
     warmup_frames: int = 8  # first frames only build the background
     clip_max_frames: int = 64  # frames of a track the ring buffer keeps for the clip (bounds memory)
-    min_travel_px: float = 3.0  # first-to-last centroid distance of an event
+    min_travel_px: float = 1.5  # fitted travel (speed x frames spanned) of an event
     max_speed_px_per_frame: float = 0.0  # gate radius for a track's 2nd detection (0: 3 % of the diagonal)
     gate_px: float = 4.0  # gate radius around the predicted position
     max_line_rms_px: float = 2.0  # largest rms distance of the centroids from a straight line
@@ -72,7 +73,7 @@ class Event:
     std: np.ndarray  # (H, W) float32, likewise
     mask: np.ndarray  # (H, W) bool, the pixels the event touched
     mask_truncated: bool = False  # True if the event had more pixels than max_track_pixels
-    snr: float = math.nan  # combined significance: sqrt(sum over detections of (flux / (sigma sqrt(n_pixels)))^2)
+    snr: float = math.nan  # sqrt(sum of the detections' (flux / (sigma sqrt(n_pixels)))^2)
     width_px: float = math.nan  # median minor-axis sigma of the detections' light, px (a meteor's is its PSF)
 
 

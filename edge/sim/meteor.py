@@ -22,6 +22,7 @@ from edge.geometry.earth import ecef_to_geodetic
 
 ATMOSPHERE_SCALE_HEIGHT_M = 7000.0
 FAINT_MAG = 12.0  # absolute magnitude used where the light curve has burnt out
+MAX_SEARCH_M = 4e7  # farther than any point a ground camera sees below geostationary height
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def along_track_to_height(start_ecef_m: np.ndarray, direction: np.ndarray, heigh
     hi = 10_000.0
     while np.sign(excess(hi)) == sign0:
         hi *= 2.0
-        if hi > 5e6:
+        if hi > MAX_SEARCH_M:
             raise ValueError(
                 f"the track never reaches a height of {height_m / 1e3:.1f} km "
                 "(is the radiant below the horizon?)"

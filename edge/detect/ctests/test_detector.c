@@ -178,12 +178,32 @@ static void test_memory_pass(void) {
     CHECK(st_memory_pass(mean, f, 2, 3, 2) == ST_ERR_SIZE);
 }
 
+/* Noise alone, with the default configuration, never makes an event (evidence rule). */
+static void test_noise_only_gives_no_event(void) {
+    const int w = 64, h = 48;
+    st_detector *d = NULL;
+    CHECK(st_detector_new(w, h, NULL, NULL, 0, &d) == ST_OK);
+    uint8_t *f = malloc((size_t)w * h);
+    int total = 0, n = 0;
+    for (int i = 0; i < 1500 && f; i++) {
+        render(f, w, h, w, 0, 0, 0.0);
+        CHECK(st_detector_process(d, f, w, i, 1.0 + i / 30.0, &n) == ST_OK);
+        total += n;
+    }
+    CHECK(st_detector_flush(d, &n) == ST_OK);
+    total += n;
+    CHECK(total == 0);
+    free(f);
+    st_detector_free(d);
+}
+
 int main(void) {
     test_status_messages();
     test_bad_arguments();
     test_moving_spot();
     test_stack_masked();
     test_memory_pass();
+    test_noise_only_gives_no_event();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;

@@ -22,8 +22,8 @@
 
 ST_NO_TRAP static void update_kernel(int w, float *restrict mu, float *restrict mad, uint8_t *restrict thi,
                                      uint8_t *restrict tlo, const uint8_t *restrict off,
-                                     const uint8_t *restrict v, float a, float clamp_k, float khi, float klo,
-                                     float floor_sigma) {
+                                     const uint8_t *restrict v, float a, float clamp_k, float clamp_s,
+                                     float khi, float klo, float floor_sigma) {
     for (int x = 0; x < w; x++) {
         float m = mu[x], s = mad[x];
         float sig = 1.2533f * s;
@@ -34,6 +34,11 @@ ST_NO_TRAP static void update_kernel(int w, float *restrict mu, float *restrict 
         dv = dv < -lim ? -lim : dv;
         m += a * dv;
         float ad = dv < 0.0f ? -dv : dv;
+        /* after warm-up the spread is winsorised tighter (clamp_s = 3 sigma): a source dwelling
+         * on the pixel (a slow satellite) must not inflate it; 3 sigma keeps the Gaussian
+         * estimate unbiased to 1 % */
+        float lim3 = clamp_s * sig;
+        ad = ad > lim3 ? lim3 : ad;
         s += a * (ad - s);
         mu[x] = m;
         mad[x] = s;
@@ -61,7 +66,8 @@ void st_bg_update_row(st_detector *d, int y, const uint8_t *row, int warm) {
     if (a < d->alpha_min) a = d->alpha_min;
     d->row_updates[y] = nu + 1u;
     update_kernel(w, d->mu + o, d->mad + o, d->thr_hi + o, d->thr_lo + o, d->sky_off + o, row, a,
-                  warm ? 1e30f : d->cfg.k_sigma, d->cfg.k_sigma, d->cfg.k_sigma_low, d->cfg.min_sigma_adu);
+                  warm ? 1e30f : d->cfg.k_sigma, warm ? 1e30f : 3.0f, d->cfg.k_sigma, d->cfg.k_sigma_low,
+                  d->cfg.min_sigma_adu);
     if ((nu & 7u) == 0u) {
         uint8_t *restrict hits = d->hits + o;
         for (int x = 0; x < w; x++) hits[x] = (uint8_t)(hits[x] - (hits[x] > 0));

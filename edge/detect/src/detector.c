@@ -20,10 +20,10 @@ void st_config_default(st_config *c) {
     c->margin_frames = 5;
     c->max_event_frames = 600;
     c->clip_max_frames = 64;
-    c->min_speed_px_per_frame = 0.15f;
-    c->slow_speed_px_per_frame = 4.0f;
+    c->min_speed_px_per_frame = 0.03f;
+    c->slow_speed_px_per_frame = 0.0f;
     c->max_speed_px_per_frame = 0.0f;
-    c->min_travel_px = 3.0f;
+    c->min_travel_px = 1.5f;
     c->gate_px = 4.0f;
     c->max_line_rms_px = 2.0f;
     c->min_track_snr = 12.0f;
@@ -120,6 +120,7 @@ int st_detector_new(int width, int height, const st_config *cfg, const uint8_t *
     if (c.max_seed_pixels == 0) c.max_seed_pixels = (int)(n / 200 > 64 ? n / 200 : 64);
     const double diag = hypot((double)width, (double)height);
     if (c.max_speed_px_per_frame == 0.0f) c.max_speed_px_per_frame = (float)(0.03 * diag > 8.0 ? 0.03 * diag : 8.0);
+    if (c.slow_speed_px_per_frame == 0.0f) c.slow_speed_px_per_frame = (float)(0.001 * diag > 1.0 ? 0.001 * diag : 1.0);
     if (c.max_width_px == 0.0f) c.max_width_px = (float)(0.006 * diag > 2.0 ? 0.006 * diag : 2.0);
     if (c.max_component_pixels == 0) c.max_component_pixels = (int)(n / 50 > 4096 ? n / 50 : 4096);
     d->cfg = c;

@@ -108,12 +108,15 @@ typedef struct st_config {
     int margin_frames;             /* clip frames before the first and after the last detection (default 5) */
     int max_event_frames;          /* longer tracks are closed and reported (default 600) */
     int clip_max_frames;           /* frames of a track the ring buffer keeps for its clip (default 64) */
-    float min_speed_px_per_frame;  /* slower tracks are static, never reported (default 0.15) */
-    float slow_speed_px_per_frame; /* slower events are ST_KIND_SLOW (default 4) */
+    float min_speed_px_per_frame;  /* slower tracks are static, never reported (default 0.03: the sky's
+                                      own drift is far slower, a satellite's far faster) */
+    float slow_speed_px_per_frame; /* slower events are ST_KIND_SLOW (default 0: 0.1 % of the frame
+                                      diagonal, at least 1 px; about 3 deg/s for a 90 deg field at 30
+                                      frames/s) */
     float max_speed_px_per_frame;  /* gate radius for a track's second detection (default 0: 3 % of the
                                       frame diagonal, at least 8 px; about 100 deg/s for a 90 deg field
                                       at 30 frames/s, whatever the binning) */
-    float min_travel_px;           /* first-to-last centroid distance of an event (default 3) */
+    float min_travel_px;           /* fitted travel (speed x frames spanned) of an event (default 1.5) */
     float gate_px;                 /* gate radius around a predicted position (default 4) */
     float max_line_rms_px;         /* largest rms distance of centroids from the fitted line (default 2) */
     float min_track_snr;           /* an event's evidence: sqrt of the sum of its detections' snr^2, the

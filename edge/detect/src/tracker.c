@@ -176,7 +176,13 @@ void st_track_frame(st_detector *d, int64_t frame_index, double t_unix, uint64_t
                 continue;
             double dist = hypot(comp->x - px, comp->y - py);
             if (dist > gate) continue;
-            pairs[n_pairs].key = (float)dist + (t->n_det >= 2 ? 0.0f : 1e6f);
+            if (t->n_det < 2) {
+                /* a second detection: prefer the component of like flux, so a noise peak
+                 * next to a meteor's next position does not steal it */
+                double fa = last->flux > 1e-3 ? last->flux : 1e-3, fb = comp->flux > 1e-3 ? comp->flux : 1e-3;
+                dist = 1e6 + dist * (1.0 + fabs(log(fb / fa)));
+            }
+            pairs[n_pairs].key = (float)dist;
             pairs[n_pairs].track = i;
             pairs[n_pairs].comp = j;
             n_pairs++;

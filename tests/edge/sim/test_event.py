@@ -208,3 +208,15 @@ def test_recordings_carry_the_nominal_model_not_the_truth(small_event):
     )
     angle = np.degrees(np.arccos(np.clip(axis_nominal @ axis_true, -1, 1)))
     assert 0.01 < angle < 3.0
+
+
+def test_heights_are_found_along_long_low_rays():
+    """A ray 15 deg above the horizon reaches a 1,200 km satellite shell about 3,000 km away."""
+    from edge.geometry.earth import Site, altaz_to_enu
+    from edge.sim.meteor import along_track_to_height
+
+    site = Site(40.0, 116.0, 100.0)
+    ray = altaz_to_enu(15.0, 80.0) @ site.enu_basis
+    s = along_track_to_height(site.ecef_m, ray, 1_200e3)
+    assert 2_500e3 < s < 4_000e3
+    assert ecef_to_geodetic(site.ecef_m + s * ray)[2] == pytest.approx(1_200e3, abs=1.0)
