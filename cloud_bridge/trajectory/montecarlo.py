@@ -74,34 +74,7 @@ def run_monte_carlo(
     p_r, d_r, x = joint.unpack(res.x)
     _, d_nom, _ = joint.unpack(x_nom)
     problem, model = joint.kin, joint.model
-    tau_r = problem.tau(x)
-    tmin, tmax = tau_r.min(axis=1, keepdims=True), tau_r.max(axis=1, keepdims=True)
-    s_b = problem.distance_km(model, x, tmin)[:, 0] * 1e3
-    s_e = problem.distance_km(model, x, tmax)[:, 0] * 1e3
-    begin = p_r + s_b[:, None] * d_r
-    end = p_r + s_e[:, None] * d_r
-    v0 = x[:, 1] * 1e3
-    offsets = problem.offsets(x)
-    h_b = ecef_to_geodetic(begin)[2]
-    h_e = ecef_to_geodetic(end)[2]
-    ang = np.degrees(np.arccos(np.clip(d_r @ d_nom[0], -1.0, 1.0)))
-    return MonteCarloResult(
-        n_runs=runs,
-        begin_ecef_m=begin,
-        end_ecef_m=end,
-        direction_ecef=d_r,
-        v_init_ms=v0,
-        begin_t_unix=t_ref_unix + problem.t0 + tmin[:, 0],
-        timing_offsets_s=offsets,
-        sigma_begin_height_m=float(np.std(h_b, ddof=1)) if runs > 1 else float("nan"),
-        sigma_end_height_m=float(np.std(h_e, ddof=1)) if runs > 1 else float("nan"),
-        sigma_v_init_ms=float(np.std(v0, ddof=1)) if runs > 1 else float("nan"),
-        sigma_radiant_deg=float(np.sqrt(np.mean(ang**2))),
-        sigma_timing_offsets_s={
-            sid: float(np.std(offsets[:, k], ddof=1)) if runs > 1 else float("nan")
-            for k, sid in enumerate(station_ids)
-        },
-    )
+    return _summarise(problem, model, x, p_r, d_r, d_nom[0], runs, t_ref_unix, station_ids)
 
 
 def run_monte_carlo_two_step(
@@ -136,17 +109,24 @@ def run_monte_carlo_two_step(
     x0 = np.repeat(x_kin[None], runs, axis=0)
     res, _ = problem.fit(model, x0, s_r / 1e3, sigma_s_km[None], max_iter=MC_MAX_ITER)
     x = res.x
+    return _summarise(problem, model, x, p_r, d_r, d, runs, t_ref_unix, station_ids)
+
+
+def _summarise(problem, model, x, p_r, d_r, d_nominal, runs, t_ref_unix, station_ids) -> MonteCarloResult:
+    """The runs' begin and end points, speeds and clock offsets, and their spreads."""
     tau_r = problem.tau(x)
     tmin, tmax = tau_r.min(axis=1, keepdims=True), tau_r.max(axis=1, keepdims=True)
-    s_b = problem.distance_km(model, x, tmin)[:, 0] * 1e3
-    s_e = problem.distance_km(model, x, tmax)[:, 0] * 1e3
-    begin = p_r + s_b[:, None] * d_r
-    end = p_r + s_e[:, None] * d_r
+    begin = p_r + problem.distance_km(model, x, tmin)[:, 0, None] * 1e3 * d_r
+    end = p_r + problem.distance_km(model, x, tmax)[:, 0, None] * 1e3 * d_r
     v0 = x[:, 1] * 1e3
     offsets = problem.offsets(x)
     h_b = ecef_to_geodetic(begin)[2]
     h_e = ecef_to_geodetic(end)[2]
-    ang = np.degrees(np.arccos(np.clip(d_r @ d, -1.0, 1.0)))
+    ang = np.degrees(np.arccos(np.clip(d_r @ d_nominal, -1.0, 1.0)))
+
+    def spread(values) -> float:
+        return float(np.std(values, ddof=1)) if runs > 1 else float("nan")
+
     return MonteCarloResult(
         n_runs=runs,
         begin_ecef_m=begin,
@@ -155,12 +135,9 @@ def run_monte_carlo_two_step(
         v_init_ms=v0,
         begin_t_unix=t_ref_unix + problem.t0 + tmin[:, 0],
         timing_offsets_s=offsets,
-        sigma_begin_height_m=float(np.std(h_b, ddof=1)) if runs > 1 else float("nan"),
-        sigma_end_height_m=float(np.std(h_e, ddof=1)) if runs > 1 else float("nan"),
-        sigma_v_init_ms=float(np.std(v0, ddof=1)) if runs > 1 else float("nan"),
+        sigma_begin_height_m=spread(h_b),
+        sigma_end_height_m=spread(h_e),
+        sigma_v_init_ms=spread(v0),
         sigma_radiant_deg=float(np.sqrt(np.mean(ang**2))),
-        sigma_timing_offsets_s={
-            sid: float(np.std(offsets[:, k], ddof=1)) if runs > 1 else float("nan")
-            for k, sid in enumerate(station_ids)
-        },
+        sigma_timing_offsets_s={sid: spread(offsets[:, k]) for k, sid in enumerate(station_ids)},
     )
