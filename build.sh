@@ -35,7 +35,7 @@ setup() {
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
         log "installing skytrail and its dependencies into $VENV"
         "$PY" -m pip install -q --upgrade pip setuptools wheel
-        "$PY" -m pip install -q -e ".[dev]"
+        "$PY" -m pip install -q -e ".[dev,hardware]"
         echo "$digest" >"$stamp"
     fi
 }
