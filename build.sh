@@ -5,7 +5,7 @@ cd "$(dirname "$0")"
 
 VENV=.venv
 PY=$VENV/bin/python
-APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev clang openscad xvfb xauth mosquitto openssl)
+APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev clang openscad xvfb xauth mosquitto openssl postgresql)
 
 log() { printf '[build.sh] %s\n' "$*" >&2; }
 
