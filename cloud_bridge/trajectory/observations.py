@@ -26,7 +26,11 @@ class LineOfSightSet:
     site_ecef_m: (3,) camera position, ECEF metres. t_s: (N,) seconds after `t_ref_unix` (POSIX
     seconds, UTC) on the station's own clock. los_ecef: (N, 3) unit vectors from the site toward the
     meteor, Earth-fixed. sigma_arcmin: the report's stated per-frame uncertainty (median), if any.
-    mags: (N,) apparent magnitudes, if any (NaN where a frame has none).
+    frame_sigma_arcmin: (N,) the report's per-frame uncertainties (NaN where a frame states none),
+    if any frame states one: the solver weights the frames of one camera by them relative to each
+    other (a station marks a truncated or faint end frame by a larger sigma). mags: (N,) apparent
+    magnitudes, if any (NaN where a frame has none). frame_index: (N,) the frames' numbers in the
+    camera's stream, if known (for naming rejected frames).
     """
 
     observation_id: str
@@ -38,6 +42,8 @@ class LineOfSightSet:
     sigma_arcmin: float | None = None
     mags: np.ndarray | None = None
     t_ref_unix: float = 0.0
+    frame_sigma_arcmin: np.ndarray | None = None
+    frame_index: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -69,6 +75,9 @@ def lines_of_sight_from_report(report: ObservationReport, t_ref_unix: float) -> 
     alt, az = icrs_to_altaz(ra, dec, to_time(t_unix), site, refraction=None)
     los = altaz_to_enu(alt, az) @ site.enu_basis
     sigmas = [f.position_sigma_arcmin for f in report.frames if f.position_sigma_arcmin is not None]
+    frame_sigma = np.array(
+        [np.nan if f.position_sigma_arcmin is None else f.position_sigma_arcmin for f in report.frames], float
+    )
     mags = np.array([np.nan if f.mag is None else f.mag for f in report.frames], float)
     return LineOfSightSet(
         observation_id=report.observation_id,
@@ -80,4 +89,6 @@ def lines_of_sight_from_report(report: ObservationReport, t_ref_unix: float) -> 
         sigma_arcmin=float(np.median(sigmas)) if sigmas else None,
         mags=mags if np.isfinite(mags).any() else None,
         t_ref_unix=float(t_ref_unix),
+        frame_sigma_arcmin=frame_sigma if np.isfinite(frame_sigma).any() else None,
+        frame_index=np.array([f.frame_index for f in report.frames], int),
     )

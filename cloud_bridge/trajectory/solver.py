@@ -6,7 +6,9 @@ the same reference epoch. Steps, after the method of Vida et al. (2020), reimple
 1. Each station's plane from its lines of sight (SVD); the pair of planes with the widest
    convergence angle gives the initial line (geometry.py).
 2. The line is refined by least squares of the cross-track angular residuals of every line of
-   sight, weighted by each observation's noise, itself estimated from those residuals.
+   sight, weighted by each observation's noise, itself estimated from those residuals, times each
+   frame's stated uncertainty relative to the other frames of its camera (a station states a
+   larger sigma for a truncated, faint or saturated frame; edge/process.py).
 3. The along-track positions of the lines of sight are fitted against time with per-station
    clock offsets (bounded) and a constant, linearly decelerating or exponential-lag motion
    (kinematics.py).
@@ -17,7 +19,11 @@ the same reference epoch. Steps, after the method of Vida et al. (2020), reimple
    If the joint line fits the lines of sight across the track clearly worse than the line of
    step 2 (the motion model does not fit the frame times), the two-step solution of steps 2
    and 3 is kept instead (model chosen by BIC), and `fit_method` says why.
-5. Observations with bad residuals are dropped (reason recorded) and the solution refitted.
+5. Observations with bad residuals are dropped (reason recorded) and the solution refitted; then
+   single frames more than FRAME_OUTLIER_SIGMA robust sigmas (and FRAME_OUTLIER_MIN_ARCMIN) off
+   the fitted line across the track are dropped (counted per observation) and the solution
+   refitted: with stations nearly in one plane (convergence angles of 1-2 deg), one frame 5 arcmin
+   off tilts a station's plane enough to move the radiant by degrees.
 6. Monte Carlo over the estimated noise and jitter gives the uncertainties (montecarlo.py).
 
 Measured on 77 simulated events (1 arcmin per axis, 0.5 ms jitter, clock offsets; four seeds of
@@ -31,7 +37,7 @@ Bad data never raise: the solution comes back with ok=False and a failure reason
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -62,6 +68,11 @@ JOINT_MAX_CROSS_CHI2 = 16.0  # see step 4 of _solve_once; 77 simulated events: 9
 LAG_SCALE_HEIGHT_M = 6000.0  # air density scale height at meteor heights (70-110 km: 5-8 km)
 LAG_PRIOR_SIGMA_LN = 0.5  # width of the prior on the lag's growth rate, in ln(a2)
 MAX_TIME_GAP_S = 1.0  # stations' observed spans further apart than this (after offsets) do not overlap
+FRAME_OUTLIER_SIGMA = 4.0  # a frame this many robust sigmas off the line across the track is dropped ...
+FRAME_OUTLIER_MIN_ARCMIN = 0.5  # ... if also this far off (noise-free data have no outliers)
+FRAME_REJECT_MAX_FRACTION = 0.25  # at most this share of an observation's frames is dropped
+REL_SIGMA_RANGE = (1.0 / 3.0, 30.0)  # bounds of a frame's stated sigma relative to its camera's median
+MAX_ROUNDS = 8  # refits after dropping outlying observations or frames
 
 
 @dataclass
@@ -78,6 +89,8 @@ class ObservationFit:
     sigma_arcmin: float = float("nan")  # the noise used for weighting and Monte Carlo
     used: bool = True
     reason: str | None = None
+    n_frames_rejected: int = 0  # frames dropped as outliers across the track (step 5)
+    rejected_frames: list[int] = field(default_factory=list)  # their frame numbers (or positions)
 
 
 def _nan3() -> np.ndarray:
@@ -184,8 +197,64 @@ def solve_trajectory(
         return _fail(f"numerical failure: {exc}", fits, t_ref)
 
 
+def _relative_sigma(o: LineOfSightSet) -> np.ndarray:
+    """Each frame's stated sigma over the median of its camera's (1 where none is stated), bounded."""
+    n = o.n_frames
+    if o.frame_sigma_arcmin is None:
+        return np.ones(n)
+    s = np.asarray(o.frame_sigma_arcmin, float)
+    ok = np.isfinite(s) & (s > 0)
+    if s.shape != (n,) or not ok.any():
+        return np.ones(n)
+    med = float(np.median(s[ok]))
+    return np.clip(np.where(ok, s / med, 1.0), *REL_SIGMA_RANGE)
+
+
+def _subset(o: LineOfSightSet, keep: np.ndarray) -> LineOfSightSet:
+    """The observation with only the frames in `keep` (a boolean mask)."""
+    if keep.all():
+        return o
+
+    def cut(a):
+        return None if a is None else np.asarray(a)[keep]
+
+    return replace(
+        o, t_s=np.asarray(o.t_s)[keep], los_ecef=np.asarray(o.los_ecef)[keep], mags=cut(o.mags),
+        frame_sigma_arcmin=cut(o.frame_sigma_arcmin), frame_index=cut(o.frame_index),
+    )  # fmt: skip
+
+
+def _frame_outliers(nom: _Nominal, observations, used, keep) -> bool:
+    """Mark frames far off the fitted line across the track as dropped; True if any was."""
+    changed = False
+    for j, i in enumerate(used):
+        sel = nom.obs_index == j
+        c = np.abs(nom.cross[sel])
+        z = c / nom.rel[sel]
+        robust = max(1.4826 * float(np.median(z)), SIGMA_FLOOR_ARCMIN * ARCMIN)
+        bad = (z > FRAME_OUTLIER_SIGMA * robust) & (c > FRAME_OUTLIER_MIN_ARCMIN * ARCMIN)
+        n_total = len(keep[i])
+        budget = int(FRAME_REJECT_MAX_FRACTION * n_total) - int((~keep[i]).sum())
+        budget = min(budget, int(keep[i].sum()) - 3)
+        if not bad.any() or budget <= 0:
+            continue
+        pos = np.flatnonzero(keep[i])  # positions of the used frames in the full observation
+        worst = np.argsort(-z * bad)[: min(budget, int(bad.sum()))]
+        keep[i][pos[worst]] = False
+        changed = True
+    return changed
+
+
 def _solve(observations, fits, t_ref, mc_runs, max_offset, rng) -> TrajectorySolution:
-    for _round in range(4):
+    keep = [np.ones(o.n_frames if f.used else 0, bool) for o, f in zip(observations, fits, strict=True)]
+    for _round in range(MAX_ROUNDS):
+        views = [_subset(o, k) if f.used else o for o, k, f in zip(observations, keep, fits, strict=True)]
+        for f, o, k in zip(fits, observations, keep, strict=True):
+            if f.used:
+                f.n_frames = int(k.sum())
+                f.n_frames_rejected = int((~k).sum())
+                idx = o.frame_index if o.frame_index is not None else np.arange(o.n_frames)
+                f.rejected_frames = [int(v) for v in np.asarray(idx)[~k]]
         used = [i for i, f in enumerate(fits) if f.used]
         stations = list(dict.fromkeys(observations[i].station_id for i in used))
         if len(stations) < 2:
@@ -196,7 +265,7 @@ def _solve(observations, fits, t_ref, mc_runs, max_offset, rng) -> TrajectorySol
                 fits,
                 t_ref,
             )
-        sol = _solve_once(observations, fits, used, stations, t_ref, max_offset)
+        sol = _solve_once(views, fits, used, stations, t_ref, max_offset)
         if isinstance(sol, TrajectorySolution):
             return sol
         # outliers: drop the worst observation if it is much worse than the others, then refit
@@ -208,7 +277,9 @@ def _solve(observations, fits, t_ref, mc_runs, max_offset, rng) -> TrajectorySol
             f.used = False
             f.reason = f"residual {f.rms_arcmin:.2f} arcmin > {OUTLIER_FACTOR:g} x median {med:.2f} arcmin"
             continue
-        return _finish(sol, observations, fits, used, stations, t_ref, mc_runs, rng)
+        if _frame_outliers(sol, views, used, keep):
+            continue
+        return _finish(sol, views, fits, used, stations, t_ref, mc_runs, rng)
     return _fail("too many observations rejected as outliers", fits, t_ref)
 
 
@@ -223,6 +294,8 @@ class _Nominal:
     obs_index: np.ndarray
     sigma_rad: np.ndarray
     sigma_s_km: np.ndarray  # along-track weights of the two-step fit (km)
+    cross: np.ndarray  # (M,) cross-track residuals of the kept line (rad)
+    rel: np.ndarray  # (M,) each frame's stated sigma relative to its camera's median
     convergence_deg: float
     joint: _JointFit | None  # None: the two-step solution was kept
     method: str
@@ -237,6 +310,7 @@ def _solve_once(observations, fits, used, stations, t_ref, max_offset):
     oi = np.concatenate([np.full(o.n_frames, j) for j, o in enumerate(obs)])
     st_of_obs = np.array([stations.index(o.station_id) for o in obs])
     k = st_of_obs[oi]
+    rel = np.concatenate([_relative_sigma(o) for o in obs])
 
     # 1. station planes and the widest pair
     normals, centres = [], []
@@ -273,11 +347,11 @@ def _solve_once(observations, fits, used, stations, t_ref, max_offset):
     # 2. line fit, noise per observation estimated from the cross-track residuals (two passes)
     sigma_obs = np.ones(len(obs)) * ARCMIN
     for _ in range(2):
-        p, d, cross = fit_line(p0, d0, sites, los[None], 1.0 / sigma_obs[oi])
+        p, d, cross = fit_line(p0, d0, sites, los[None], 1.0 / (sigma_obs[oi] * rel))
         p, d, cross = p[0], d[0], cross[0]
         p0, d0 = p, d
         for j in range(len(obs)):
-            c = cross[oi == j]
+            c = (cross / rel)[oi == j]
             sigma_obs[j] = np.sqrt(np.sum(c * c) / max(len(c) - 1, 1))
         pooled = float(np.median(sigma_obs))
         sigma_obs = np.maximum(sigma_obs, max(0.3 * pooled, SIGMA_FLOOR_ARCMIN * ARCMIN))
@@ -293,7 +367,7 @@ def _solve_once(observations, fits, used, stations, t_ref, max_offset):
     # 3. kinematics
     cos_t = np.abs(los @ d)
     sin_t = np.maximum(np.sqrt(np.maximum(1.0 - cos_t**2, 0.0)), 0.02)
-    sigma_s_km = sigma_obs[oi] * np.maximum(lam, 1.0) / sin_t / 1e3
+    sigma_s_km = sigma_obs[oi] * rel * np.maximum(lam, 1.0) / sin_t / 1e3
     problem = KinematicProblem(t, k, len(stations), max_offset)
     x_init = problem.initial_constant(s_m / 1e3, sigma_s_km)
     if x_init[0, 1] < 0:  # the line's direction points backwards in time
@@ -304,13 +378,13 @@ def _solve_once(observations, fits, used, stations, t_ref, max_offset):
     # observation and the frame-time jitter per station re-estimated from its residuals
     kfit = problem.choose(kfits, prefer_exponential=True)
     joint = JointProblem(problem, kfit.model, p, d, sites)
-    jf = _joint_rounds(joint, joint.pack(kfit.x[:1]), los, sigma_obs[oi], (oi, st_of_obs, k))
+    jf = _joint_rounds(joint, joint.pack(kfit.x[:1]), los, sigma_obs[oi] * rel, (oi, st_of_obs, k), rel)
     # the joint line must still fit the lines of sight across the track (cross-track chi-square
     # at most JOINT_MAX_CROSS_CHI2 above the line-only fit's): a motion model that does not fit
     # the times (a fireball's fragmentation, irregular frame times) would otherwise bend the line.
     # Then the two-step solution is kept: the line of step 2, the motion of step 3.
     c_joint = np.arcsin(np.clip(cross_track_sin(jf.p[None], jf.d[None], sites[None], los[None])[0], -1, 1))
-    d_chi2 = float(np.sum((c_joint**2 - cross**2) / sigma_obs[oi] ** 2))
+    d_chi2 = float(np.sum((c_joint**2 - cross**2) / (sigma_obs[oi] * rel) ** 2))
     if d_chi2 <= JOINT_MAX_CROSS_CHI2:
         p, d, cross, along, sigma_obs = jf.p, jf.d, jf.cross, jf.along, jf.sigma_obs
         kfit = KinematicFit(kfit.model, jf.x_kin[None], jf.cost, kfit.residual_km, kfit.bic, kfit.at_bound)
@@ -336,7 +410,9 @@ def _solve_once(observations, fits, used, stations, t_ref, max_offset):
         f.cross_track_rms_arcmin = float(np.sqrt(np.mean(cross[sel] ** 2)) / ARCMIN)
         f.along_track_rms_arcmin = float(np.sqrt(np.mean(along[sel] ** 2)) / ARCMIN)
         f.sigma_arcmin = float(sigma_obs[j] / ARCMIN)
-    return _Nominal(p, d, problem, kfit, sites, los, oi, sigma_obs[oi], sigma_s_km, best, jf, method)
+    return _Nominal(
+        p, d, problem, kfit, sites, los, oi, sigma_obs[oi] * rel, sigma_s_km, cross, rel, best, jf, method
+    )
 
 
 @dataclass
@@ -355,8 +431,9 @@ class _JointFit:
     sigma_along: np.ndarray  # (M,) the along-track weights used (rad)
 
 
-def _joint_rounds(joint: JointProblem, x, los, sig_c, noise) -> _JointFit:
-    """JOINT_ROUNDS joint fits from x (1, 4 + P), each followed by new noise estimates."""
+def _joint_rounds(joint: JointProblem, x, los, sig_c, noise, rel) -> _JointFit:
+    """JOINT_ROUNDS joint fits from x (1, 4 + P), each followed by new noise estimates; rel (M,):
+    each frame's sigma relative to its camera's noise."""
     oi, st_of_obs, k = noise
     jitter = np.zeros(int(st_of_obs.max()) + 1)
     for _ in range(JOINT_ROUNDS):
@@ -367,9 +444,10 @@ def _joint_rounds(joint: JointProblem, x, los, sig_c, noise) -> _JointFit:
         x = res.x
         cross, along = (r[0] for r in joint.residuals(x, los[None], basis))
         sigma_obs, jitter = estimate_noise(
-            cross, along, basis.rate_rad_s, oi, st_of_obs, joint.n_params, SIGMA_FLOOR_ARCMIN * ARCMIN
-        )
-        sig_c = sigma_obs[oi]
+            cross / rel, along / rel, basis.rate_rad_s / rel, oi, st_of_obs, joint.n_params,
+            SIGMA_FLOOR_ARCMIN * ARCMIN,
+        )  # fmt: skip
+        sig_c = sigma_obs[oi] * rel
     sig_a = np.sqrt(sig_c**2 + (basis.rate_rad_s * jitter[k]) ** 2)
     p, d, xk = joint.unpack(x)
     return _JointFit(joint, x[0], p[0], d[0], xk[0], res.cost, basis, cross, along, sigma_obs, jitter, sig_a)
