@@ -24,6 +24,23 @@ def register(parser: argparse.ArgumentParser, name: str) -> None:
     )
     solve.set_defaults(func=run_solve)
 
+    serve = commands.add_parser(
+        "serve",
+        help="run the bridge: MQTT ingest, storage, solving (embedded broker and SQLite by default)",
+        description="Run the bridge service. With no options it starts an embedded MQTT broker on "
+        "loopback and stores into a SQLite file; --broker and --db point it at Mosquitto and PostgreSQL.",
+    )
+    from cloud_bridge.serve import add_arguments
+
+    add_arguments(serve)
+    serve.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from cloud_bridge.serve import serve
+
+    return serve(args)
+
 
 def read_report(path: Path):
     """A report from a file: the wire contract's JSON, or a CMN/RMS text file."""

@@ -19,7 +19,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "sim": ("edge.sim.cli", "simulate meteors, stations, cameras and frames with ground truth"),
     "protocol": ("edge.protocol.cli", "the wire contract: JSON Schemas, validation of messages"),
     "station": ("skytrail.pending", "run a station (capture, detect, measure, uplink)"),
-    "bridge": ("cloud_bridge.cli", "the cloud bridge: solve reports (the service comes later)"),
+    "bridge": ("cloud_bridge.cli", "the cloud bridge: serve, and solve reports from files"),
     "process": ("edge.process", "detect and measure events in recorded or simulated frames"),
     "eval": ("skytrail.evaluate", "measure accuracy against independent references and simulator truth"),
     "plan": ("edge.plan.cli", "plan station hardware, camera pointings and network coverage"),

@@ -1,0 +1,69 @@
+"""`skytrail bridge serve` as a person runs it: a separate process with its embedded broker and
+SQLite; simulated stations publish their reports over MQTT; the solved orbit appears in the
+database."""
+
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import paho.mqtt.client as mqtt
+
+from cloud_bridge.store.store import Store
+from edge.protocol import encode_message
+from edge.protocol.topics import obs_topic
+from edge.sim.config import Scenario, default_network
+from edge.sim.event import plan_event
+from edge.sim.reports import reports_from_plan
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_ingests_published_reports_and_stores_the_orbit(tmp_path):
+    port, db = free_port(), f"sqlite:///{tmp_path / 'bridge.db'}"
+    log = tmp_path / "bridge.log"
+    command = ["bridge", "serve", "--port", str(port), "--db", db, "--settle", "0.5", "--mc-runs", "10"]
+    bridge = subprocess.Popen(
+        [sys.executable, "-m", "skytrail.cli", *command, "--duration", "120"],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "listening for stations" not in log.read_text():
+            assert bridge.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        plan = plan_event(Scenario(seed=7, stations=default_network(3, 4), meteor={"shower": "PER"}))
+        reports = reports_from_plan(plan, fps_phase_rng=np.random.default_rng(1), noise_arcmin=1.0)
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-station")
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        for report in reports:
+            client.publish(obs_topic(report.station_id), encode_message(report), qos=1).wait_for_publish(10)
+        client.loop_stop()
+        client.disconnect()
+
+        store = Store(db, migrate=False)
+        deadline = time.monotonic() + 90
+        while not store.orbits() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        orbits = store.orbits()
+        assert len(orbits) == 1, log.read_text()[-3000:]
+        truth = plan.radiant
+        a = np.radians([orbits[0].ra_g_deg, orbits[0].dec_g_deg])
+        b = np.radians([truth.ra_g_deg, truth.dec_g_deg])
+        sep = np.degrees(
+            np.arccos(np.sin(a[1]) * np.sin(b[1]) + np.cos(a[1]) * np.cos(b[1]) * np.cos(a[0] - b[0]))
+        )
+        print(f"radiant error {sep:.3f} deg, shower {orbits[0].shower_code}")
+        assert sep < 0.3
+        assert orbits[0].shower_code == "PER"
+    finally:
+        bridge.terminate()
+        bridge.wait(timeout=30)
+    assert bridge.returncode == 0
