@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from astropy.coordinates import angular_separation
 from scipy.optimize import curve_fit
 
 from edge.astrometry.camera_model import CameraModel
@@ -78,9 +79,8 @@ def radiant_error(truth: dict) -> dict:
     asked = m["radiant_geocentric"]
     a = np.radians([asked["ra_deg"], asked["dec_deg"]])
     b = np.radians([back.ra_deg, back.dec_deg])
-    cos_sep = np.sin(a[1]) * np.sin(b[1]) + np.cos(a[1]) * np.cos(b[1]) * np.cos(a[0] - b[0])
     return {
-        "radiant_error_deg": float(np.degrees(np.arccos(np.clip(cos_sep, -1, 1)))),
+        "radiant_error_deg": float(np.degrees(angular_separation(a[0], a[1], b[0], b[1]))),
         "v_g_error_kms": float(back.v_g_kms - asked["v_g_kms"]),
     }
 

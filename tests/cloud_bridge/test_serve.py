@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import paho.mqtt.client as mqtt
+from astropy.coordinates import angular_separation
 
 from cloud_bridge.store.store import Store
 from edge.protocol import encode_message
@@ -57,9 +58,7 @@ def test_serve_ingests_published_reports_and_stores_the_orbit(tmp_path):
         truth = plan.radiant
         a = np.radians([orbits[0].ra_g_deg, orbits[0].dec_g_deg])
         b = np.radians([truth.ra_g_deg, truth.dec_g_deg])
-        sep = np.degrees(
-            np.arccos(np.sin(a[1]) * np.sin(b[1]) + np.cos(a[1]) * np.cos(b[1]) * np.cos(a[0] - b[0]))
-        )
+        sep = np.degrees(angular_separation(a[0], a[1], b[0], b[1]))
         print(f"radiant error {sep:.3f} deg, shower {orbits[0].shower_code}")
         assert sep < 0.3
         assert orbits[0].shower_code == "PER"

@@ -1,4 +1,4 @@
-"""The main job, on a small network: simulate, draw each camera, summarise against truth."""
+"""The main job, on a small network: simulate, draw each camera, process, solve, compare with truth."""
 
 import numpy as np
 from PIL import Image
@@ -11,6 +11,10 @@ def test_demo_draws_every_camera_and_prints_the_truth(tmp_path, capsys):
     assert main(["demo", "--stations", "2", "--cameras", "2", "--binning", "4", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "geocentric radiant asked" in text and "recomputed from the track" in text
+    # the stations' processing made reports and the bridge solved the event from them
+    assert "observation reports in" in text and "Solved from st1, st2" in text, text
+    error = float(text.split("radiant error ")[1].split(" deg")[0])
+    assert error < 0.5
     assert text.count("catalogue stars") == 4
     overview = Image.open(out / "overview.png")
     assert overview.width == 2 * 480
