@@ -206,6 +206,10 @@ class TimeQuality(_Model):
         ge=0, description="Estimated error of frame UTC timestamps against true UTC, seconds (1 sigma)."
     )
     pps_locked: bool = Field(description="True when the clock is locked to a GPS pulse-per-second.")
+    pps_lost: bool = Field(
+        False, description="True when the station expects a GPS pulse-per-second but has lost it: the "
+        "frame times are then only as good as estimated_error_s says, and observations are flagged."
+    )
     offset_s: float | None = Field(
         None, description="Last measured offset of the system clock from the reference, seconds "
         "(system minus reference; positive means the system clock is ahead)."
@@ -218,6 +222,8 @@ class TimeQuality(_Model):
     def _pps_needs_gps(self) -> TimeQuality:
         if self.pps_locked and self.source != TimeSource.GPS_PPS:
             raise FieldProblem(("pps_locked",), f"true requires source 'gps-pps', got source '{self.source}'")
+        if self.pps_locked and self.pps_lost:
+            raise FieldProblem(("pps_lost",), "cannot be true while pps_locked is true")
         return self
 
 

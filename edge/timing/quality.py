@@ -105,7 +105,12 @@ def decide_time_quality(
         warnings.append("PPS lost: frame times are not PPS-disciplined")
     note = desc + ("; PPS lost" if pps_lost else "")
     quality = TimeQuality(
-        source=source, estimated_error_s=error_s, pps_locked=pps_locked, offset_s=offset_s, note=note[:200]
+        source=source,
+        estimated_error_s=error_s,
+        pps_locked=pps_locked,
+        pps_lost=pps_lost,
+        offset_s=offset_s,
+        note=note[:200],
     )
     return TimeStatus(quality, pps_lost, tuple(warnings), tracking, gps)
 

@@ -108,7 +108,7 @@ def test_source_decision(line, source, locked, pps_lost):
     tracking = parse_tracking_csv(line)
     status = decide_time_quality(tracking)
     q = status.quality
-    assert q.source == source and q.pps_locked == locked and status.pps_lost == pps_lost
+    assert q.source == source and q.pps_locked == locked and status.pps_lost == pps_lost == q.pps_lost
     if source != TimeSource.FREE_RUNNING:
         assert q.estimated_error_s == pytest.approx(tracking.max_error_s)
         assert q.offset_s == pytest.approx(-tracking.correction_s)
@@ -215,3 +215,16 @@ def test_monitor_caches_and_refreshes():
     mon = TimeQualityMonitor(refresh_s=0.0, reader=reader)
     mon.current(), mon.current()
     assert len(calls) == 3
+
+
+def test_pps_loss_travels_in_the_wire_record():
+    """Observations made after PPS was lost carry the flag to the bridge."""
+    import pytest
+    from pydantic import ValidationError
+
+    from edge.protocol import TimeQuality
+
+    flagged = TimeQuality(source="gps-nmea", estimated_error_s=0.05, pps_locked=False, pps_lost=True)
+    assert flagged.pps_lost
+    with pytest.raises(ValidationError, match="pps_lost"):
+        TimeQuality(source="gps-pps", estimated_error_s=1e-6, pps_locked=True, pps_lost=True)
