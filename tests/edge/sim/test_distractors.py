@@ -14,7 +14,9 @@ from edge.astrometry.camera_model import CameraModel
 from edge.camera.profiles import M3_8MM
 from edge.geometry.celestial import moon_altaz_and_phase
 from edge.geometry.earth import Site, ecef_to_geodetic, enu_basis
+from edge.geometry.radiant import GM_EARTH_M3_S2
 from edge.sim import distractors as D
+from edge.sim.distractors.common import EARTH_RADIUS_M
 from edge.sim.render import Canvas, SimCamera, read_out
 
 W, H = 320, 240
@@ -65,7 +67,7 @@ def satellite_over(site: Site, height_m: float, heading_deg: float, t_c: float,
     """A satellite passing straight over `site` at t_c, on a circular-orbit speed."""
     top = site.enu_to_ecef(np.array([0.0, 0.0, height_m - site.height_m]))
     east, north, _ = enu_basis(*ecef_to_geodetic(top)[:2])
-    speed = math.sqrt(D.GM_EARTH_M3_S2 / (D.EARTH_RADIUS_M + height_m))
+    speed = math.sqrt(GM_EARTH_M3_S2 / (EARTH_RADIUS_M + height_m))
     h = math.radians(heading_deg)
     v = speed * (math.sin(h) * east + math.cos(h) * north)
     return D.Satellite("sat-t", top, v, t_c, mag - 5 * math.log10(height_m / 1e6))
