@@ -22,6 +22,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "bridge": ("cloud_bridge.cli", "the cloud bridge: serve, and solve reports from files"),
     "process": ("edge.process", "detect and measure events in recorded or simulated frames"),
     "eval": ("skytrail.evaluate", "measure accuracy against independent references and simulator truth"),
+    "train": ("skytrail.train", "train the meteor classifier"),
     "plan": ("edge.plan.cli", "plan station hardware, camera pointings and network coverage"),
     "bench": ("skytrail.bench", "measure speed, as ratios against a baseline from the same run"),
 }

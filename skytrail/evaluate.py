@@ -183,6 +183,15 @@ def register(parser: argparse.ArgumentParser, name: str) -> None:
         if add_options:
             add_options(sub)
         sub.set_defaults(func=lambda args, fn=fn, kwargs=kwargs: _print(fn(seed=args.seed, **kwargs(args))))
+    from edge.classify.cli import register_eval
+
+    classify = commands.add_parser(
+        "classify",
+        help="the meteor classifier on a held-out simulated set",
+        description="the int8 classifier on held-out simulated candidates: precision, recall, "
+        "localisation, int8 vs float, latency; writes a confusion-matrix PNG",
+    )
+    register_eval(classify, "classify")
 
 
 def _print(result: dict) -> int:

@@ -1,0 +1,256 @@
+"""Training the meteor classifier and exporting it as an int8 TFLite model (the `[train]` extra).
+
+Needs `tensorflow-cpu` 2.21 / Keras 3 (a GPU is used when TensorFlow sees one, never required).
+Data come from `edge.classify.dataset` (simulated candidates) or, for fine-tuning with `--init`,
+from a folder of a station's own labelled events (`load_labelled_folder`).
+
+The network is a ResNet (18 or 34 layers, basic blocks, configurable width) for the
+(64, 64, 2) crops of `edge.classify.preprocess`: a 3x3 stride-1 stem (its activations are the
+"first-conv" output, full crop resolution, for locating the meteor), four stages of widths
+w, 2w, 4w, 8w each halving the size (to 4x4), global average pooling and one dense layer
+(logits). BatchNorm momentum is 0.9 (far better than Keras' 0.99 on small synthetic sets).
+
+Export (`export_int8`): `TFLiteConverter.from_keras_model` on a model with three outputs
+(logits, last residual block, first conv), int8 weights and activations calibrated on a
+representative set, int8 input and outputs. The dense layer's weights go beside it (.npz) for the
+closed-form Grad-CAM, the float model (.keras) for fine-tuning, and a model card (.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edge.classify.dataset import CLASSES
+from edge.classify.preprocess import CROP_PX, N_CHANNELS, crop_from_event
+
+log = logging.getLogger(__name__)
+BN_MOMENTUM = 0.9
+BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
+
+
+def _tf():
+    try:
+        import keras
+        import tensorflow as tf
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "training needs the [train] extra: pip install 'skytrail[train]' (tensorflow-cpu 2.21, Keras 3)"
+        ) from exc
+    return tf, keras
+
+
+def build_resnet(depth: int = 18, width: int = 16, n_classes: int = len(CLASSES)):
+    """A Keras ResNet with three outputs: logits, last_block (4x4x8w) and first_conv (64x64xw)."""
+    tf, keras = _tf()
+    from keras import layers
+
+    if depth not in BLOCKS:
+        raise ValueError(f"depth {depth} not supported (choose {sorted(BLOCKS)})")
+    if width < 16:
+        # TF 2.21's oneDNN kernels corrupt memory (abort) training 8-channel stages on this CPU
+        raise ValueError(f"width {width} must be >= 16")
+
+    def conv_bn(x, filters, stride, name, relu=True, kernel=3):
+        x = layers.Conv2D(
+            filters, kernel, strides=stride, padding="same", use_bias=False, name=name + "_conv"
+        )(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=name + "_bn")(x)
+        return layers.ReLU(name=name + "_relu")(x) if relu else x
+
+    inputs = keras.Input((CROP_PX, CROP_PX, N_CHANNELS), name="crop")
+    first = conv_bn(inputs, width, 1, "stem")
+    first = layers.Identity(name="first_conv")(first)
+    x = first
+    for s, n_blocks in enumerate(BLOCKS[depth]):
+        filters = width * 2**s
+        for b in range(n_blocks):
+            stride = 2 if b == 0 else 1
+            name = f"s{s + 1}b{b + 1}"
+            y = conv_bn(x, filters, stride, name + "a")
+            y = conv_bn(y, filters, 1, name + "b", relu=False)
+            if stride != 1 or x.shape[-1] != filters:
+                x = conv_bn(x, filters, stride, name + "p", relu=False, kernel=1)
+            x = layers.ReLU(name=name + "_out")(layers.Add(name=name + "_add")([x, y]))
+    last = layers.Identity(name="last_block")(x)
+    pooled = layers.GlobalAveragePooling2D(name="gap")(last)
+    logits = layers.Dense(n_classes, name="logits")(pooled)
+    return keras.Model(inputs, [logits, last, first], name=f"resnet{depth}_w{width}")
+
+
+def _augment_np(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random dihedral transform, shift up to 4 px and brightness scale of a batch of crops."""
+    out = np.empty_like(x)
+    for i in range(len(x)):
+        a = np.rot90(x[i], int(rng.integers(4)))
+        if rng.random() < 0.5:
+            a = a[:, ::-1]
+        a = np.roll(a, tuple(rng.integers(-4, 5, 2)), axis=(0, 1))
+        out[i] = a
+    out[..., 0] *= rng.uniform(0.85, 1.15, (len(x), 1, 1)).astype(np.float32)
+    return out
+
+
+def train_model(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    depth: int = 18,
+    width: int = 16,
+    epochs: int = 10,
+    batch: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    init: str | Path | None = None,
+    max_steps: int | None = None,
+):
+    """Train (or fine-tune from the .keras model `init`) and return (keras model, history dict)."""
+    tf, keras = _tf()
+    keras.utils.set_random_seed(seed)
+    if init is not None:
+        model = keras.models.load_model(_keras_path(init), compile=False)
+    else:
+        model = build_resnet(depth, width)
+    trainer = keras.Model(model.input, model.outputs[0])
+    counts = np.bincount(labels, minlength=len(CLASSES)).astype(float)
+    weights = np.where(counts > 0, np.sqrt(counts.sum() / np.maximum(counts, 1) / len(CLASSES)), 0.0)
+    weights[0] *= 1.5  # meteors matter most
+    steps_per_epoch = max(1, len(images) // batch)
+    total = steps_per_epoch * epochs if max_steps is None else max_steps
+    schedule = keras.optimizers.schedules.CosineDecay(lr, max(1, total))
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    rng = np.random.default_rng(seed)
+    history: dict[str, list] = {"loss": [], "accuracy": []}
+    step = 0
+    t0 = time.time()
+    for epoch in range(epochs):
+        order = rng.permutation(len(images))
+        losses, accs = [], []
+        for s in range(steps_per_epoch):
+            idx = order[s * batch : (s + 1) * batch]
+            xb = _augment_np(images[idx], rng)
+            yb = labels[idx]
+            out = trainer.train_on_batch(xb, yb, sample_weight=weights[yb], return_dict=True)
+            losses.append(float(out["loss"]))
+            accs.append(float(out["accuracy"]))
+            step += 1
+            if max_steps is not None and step >= max_steps:
+                break
+        history["loss"].append(float(np.mean(losses)))
+        history["accuracy"].append(float(np.mean(accs)))
+        log.info(
+            "epoch=%d loss=%.4f acc=%.4f elapsed_s=%.0f", epoch + 1, losses[-1], accs[-1], time.time() - t0
+        )
+        if max_steps is not None and step >= max_steps:
+            break
+    history["train_s"] = time.time() - t0
+    return model, history
+
+
+def _keras_path(path: str | Path) -> Path:
+    p = Path(path)
+    return p if p.suffix == ".keras" else p.with_suffix(".keras")
+
+
+def export_int8(model, representative: np.ndarray, out_path: str | Path) -> Path:
+    """Convert a three-output Keras model to a pure int8 .tflite, calibrated on `representative` crops.
+
+    Writes beside it: `<name>.npz` (dense weights `dense_w` (K, C), `dense_b` (C,), `classes`),
+    `<name>.keras` (the float model, for `--init`). Returns the .tflite path."""
+    tf, keras = _tf()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    rep = np.asarray(representative, np.float32)
+
+    def gen():
+        for i in range(len(rep)):
+            yield [rep[i : i + 1]]
+
+    converter.representative_dataset = gen
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    out_path.write_bytes(converter.convert())
+    w, b = model.get_layer("logits").get_weights()
+    np.savez(out_path.with_suffix(".npz"), dense_w=w.astype(np.float32), dense_b=b.astype(np.float32),
+             classes=np.asarray(CLASSES))  # fmt: skip
+    model.save(out_path.with_suffix(".keras"))
+    return out_path
+
+
+def file_sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_model_card(model_path: str | Path, info: dict) -> Path:
+    """The model card (markdown) beside the model: data, classes, training, figures, command."""
+    model_path = Path(model_path)
+    card = model_path.with_suffix(".md")
+    figures = info.get("figures", {})
+    lines = [
+        f"# Model card: {model_path.name}",
+        "",
+        "Meteor classifier for Skytrail stations (int8 TFLite, `edge.classify.runtime`).",
+        "",
+        f"- Architecture: ResNet-{info.get('depth')} (basic blocks), width {info.get('width')}, "
+        f"input {CROP_PX}x{CROP_PX}x{N_CHANNELS} (`edge.classify.preprocess`), outputs logits, "
+        "last residual block, first conv.",
+        f"- Classes: {', '.join(CLASSES)}.",
+        f"- sha256 of the .tflite: `{file_sha256(model_path)}`; size {model_path.stat().st_size} bytes.",
+        f"- Training data: {info.get('data')}",
+        f"- Training: {info.get('training')}",
+        f"- Reproduce: `{info.get('command')}`",
+        "",
+        "## Figures on the held-out set",
+        "",
+        "```json",
+        json.dumps(figures, indent=2, default=float),
+        "```",
+        "",
+        "Limitations: trained on simulated candidates only (no real labelled meteor set was "
+        "available); adapt to a station's sky with `--init` on its own labelled events.",
+        "",
+    ]
+    card.write_text("\n".join(lines))
+    return card
+
+
+def load_labelled_folder(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """A station's own labelled events for fine-tuning: `folder/<class>/*.npz`, each .npz holding the
+    event's `max_pixel`, `max_frame`, `mean`, `std`, `x_px`, `y_px` (as `edge.detect` gives them).
+
+    Returns (crops (n, 64, 64, 2) float32, labels (n,)). Unknown class folders raise ValueError."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"labelled folder {folder} does not exist")
+    images, labels = [], []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if sub.name not in CLASSES:
+            raise ValueError(f"folder {sub} is not a class name (one of {', '.join(CLASSES)})")
+        for f in sorted(sub.glob("*.npz")):
+            with np.load(f) as ev:
+
+                class _E:
+                    pass
+
+                e = _E()
+                for key in ("max_pixel", "max_frame", "mean", "std", "x_px", "y_px"):
+                    if key not in ev.files:
+                        raise ValueError(f"{f}: missing array {key!r}")
+                    setattr(e, key, ev[key])
+            images.append(crop_from_event(e).image)
+            labels.append(CLASSES.index(sub.name))
+    if not images:
+        raise ValueError(f"no labelled events (<class>/*.npz) found under {folder}")
+    return np.stack(images), np.asarray(labels, np.int64)

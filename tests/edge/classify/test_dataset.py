@@ -1,0 +1,56 @@
+"""Simulated classifier candidates (edge.classify.dataset) from one tiny simulated night."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.classify.dataset import CLASSES, METEOR, DataParams, night_candidates
+
+TINY = DataParams(
+    night_s=3.0,
+    meteors_per_hour=20000,
+    satellites_per_hour=2000,
+    aircraft_per_hour=2000,
+    insects_per_hour=2000,
+    lightning_per_night=2,
+    noise_per_night=2,
+    cloud_per_night=1,
+)
+
+
+@pytest.fixture(scope="module")
+def night():
+    return night_candidates(5, TINY)
+
+
+def test_candidates_are_labelled_crops(night):
+    n = len(night["labels"])
+    assert n >= 20
+    assert night["images"].shape == (n, 64, 64, 2) and night["images"].dtype == np.float32
+    assert set(np.unique(night["labels"])) <= set(range(len(CLASSES)))
+    for c in ("meteor", "satellite", "lightning", "noise"):
+        assert CLASSES.index(c) in night["labels"], c
+
+
+def test_meteor_crops_hold_their_track_and_show_motion(night):
+    meteors = np.flatnonzero(night["labels"] == METEOR)
+    assert meteors.size >= 3
+    rising = []
+    for i in meteors:
+        ax, ay, bx, by = night["track_crop_px"][i]
+        assert 0 <= min(ax, bx) and max(ax, bx) <= 63 and 0 <= min(ay, by) and max(ay, by) <= 63
+        length = np.hypot(bx - ax, by - ay)
+        if length < 6:
+            continue
+        # the time channel grows along the track: position along it vs frame of the maximum
+        t = night["images"][i][..., 1]
+        yy, xx = np.nonzero(t > 0)
+        u = ((xx - ax) * (bx - ax) + (yy - ay) * (by - ay)) / length
+        off = np.abs((xx - ax) * (by - ay) - (yy - ay) * (bx - ax)) / length
+        near = (off < 2.0) & (u > -2) & (u < length + 2)
+        if near.sum() >= 5:
+            rising.append(np.corrcoef(u[near], t[yy[near], xx[near]])[0, 1])
+    assert len(rising) >= 2 and np.median(rising) > 0.8
+    # no track truth for classes without one
+    assert np.all(np.isnan(night["track_crop_px"][night["labels"] == CLASSES.index("noise")]))

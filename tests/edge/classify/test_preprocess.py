@@ -1,0 +1,82 @@
+"""The classifier input: one crop function for training and the station (edge.classify.preprocess)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edge.classify.dataset import Candidate
+from edge.classify.preprocess import CROP_PX, N_CHANNELS, check_crop, crop_from_event, make_crop
+
+
+def _line_event(x0, y0, x1, y1, shape=(270, 480), n=20, peak=120.0) -> Candidate:
+    """A synthetic meteor: a line whose pixels light up one after another (frame index grows along it)."""
+    h, w = shape
+    max_pixel = np.full(shape, 10, np.uint8)
+    max_frame = np.zeros(shape, np.uint16)
+    t = np.linspace(0, 1, 400)
+    xs, ys = np.rint(x0 + t * (x1 - x0)).astype(int), np.rint(y0 + t * (y1 - y0)).astype(int)
+    max_pixel[ys, xs] = peak
+    max_frame[ys, xs] = np.rint(t * (n - 1)).astype(np.uint16)
+    k = np.linspace(0, 1, n)
+    return Candidate(max_pixel, max_frame, np.full(shape, 10.0, np.float32), np.full(shape, 2.0, np.float32),
+                     x0 + k * (x1 - x0), y0 + k * (y1 - y0))  # fmt: skip
+
+
+def test_crop_shape_channels_and_motion():
+    ev = _line_event(200, 100, 240, 130)
+    crop = crop_from_event(ev)
+    img = check_crop(crop.image)
+    assert img.shape == (CROP_PX, CROP_PX, N_CHANNELS) and crop.scale == 1
+    # the line's pixels are significant, the flat background is not
+    cx, cy = crop.to_crop(np.array([200.0, 240.0]), np.array([100.0, 130.0]))
+    assert img[int(round(cy[0])), int(round(cx[0])), 0] > 0.5
+    assert img[2, 2, 0] == 0.0 and img[2, 2, 1] == 0.0
+    # time channel: 0.1 at the start of the line, 1 at its end
+    assert img[int(round(cy[0])), int(round(cx[0])), 1] == pytest.approx(0.1, abs=0.02)
+    assert img[int(round(cy[1])), int(round(cx[1])), 1] == pytest.approx(1.0, abs=0.02)
+
+
+def test_long_track_is_reduced_and_maps_back():
+    ev = _line_event(20, 30, 400, 200)
+    crop = crop_from_event(ev)
+    assert crop.scale == int(np.ceil((380 + 16) / CROP_PX))
+    # the whole line is inside the crop and frame <-> crop mapping is consistent
+    cx, cy = crop.to_crop(np.array([20.0, 400.0]), np.array([30.0, 200.0]))
+    assert np.all((cx >= 0) & (cx <= CROP_PX - 1) & (cy >= 0) & (cy <= CROP_PX - 1))
+    fx, fy = crop.to_frame(cx, cy)
+    np.testing.assert_allclose([fx, fy], [[20, 400], [30, 200]], atol=1e-9)
+    # thin trail survives the block reduction: every crop pixel along it is significant
+    t = np.linspace(0.05, 0.95, 30)
+    px, py = crop.to_crop(20 + t * 380, 30 + t * 170)
+    assert np.all(crop.image[np.rint(py).astype(int), np.rint(px).astype(int), 0] > 0.5)
+
+
+def test_track_at_frame_edge_is_padded():
+    ev = _line_event(0, 0, 10, 5)
+    crop = crop_from_event(ev)
+    assert crop.x0_px < 0 and crop.y0_px < 0
+    assert np.all(np.isfinite(crop.image))
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((32, 32, 2), np.float32), "shape"),
+        (np.zeros((64, 64, 2), np.float64), "dtype"),
+        (np.zeros((64, 64, 3), np.float32), "shape"),
+        ([[0.0]], "numpy array"),
+        (np.full((64, 64, 2), np.nan, np.float32), "NaN"),
+    ],
+)
+def test_bad_crops_raise_clear_errors(bad, message):
+    with pytest.raises(ValueError, match=message):
+        check_crop(bad)
+
+
+def test_bad_event_raises_clear_errors():
+    ev = _line_event(200, 100, 240, 130)
+    with pytest.raises(ValueError, match="mean shape"):
+        make_crop(ev.max_pixel, ev.max_frame, ev.mean[:10], ev.std, ev.x_px, ev.y_px)
+    with pytest.raises(ValueError, match="centroid"):
+        make_crop(ev.max_pixel, ev.max_frame, ev.mean, ev.std, [np.nan], [np.nan])
