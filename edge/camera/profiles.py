@@ -15,6 +15,9 @@ import math
 import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 VEGA_V_PHOTONS_PER_S_CM2 = 9.0e5
 
@@ -121,3 +124,13 @@ def get_profile(name: str) -> CameraProfile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown camera profile {name!r}; known: {', '.join(sorted(PROFILES))}") from None
+
+
+def known_profile(name: str) -> str:
+    """`name` if it is a known profile; for use as a validator of configuration fields."""
+    get_profile(name)
+    return name
+
+
+# a configuration field naming a camera profile; unknown names are rejected with the known ones
+ProfileName = Annotated[str, AfterValidator(known_profile)]
