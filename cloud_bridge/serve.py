@@ -2,8 +2,7 @@
 
 With no options: an embedded MQTT broker (amqtt) on loopback, a SQLite database, ingest of every
 station's messages, and solving of each event once its reports have settled. With options: an
-external broker (Mosquitto) and PostgreSQL. The REST API and web pages come with the service's
-next part; until then the database is the interface.
+external broker (Mosquitto), PostgreSQL, and the REST API (`--api-port`). Web pages are to come.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration", type=float, help="stop after this many seconds (default: until stopped)"
     )
+    parser.add_argument("--api-port", type=int, help="serve the REST API on this loopback port")
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -54,6 +54,7 @@ def serve(args: argparse.Namespace) -> int:
     store = Store(args.db)
     ingestor = Ingestor(store, settle_s=args.settle, mc_runs=args.mc_runs).start()
     mqtt = MqttIngest(ingestor, host, int(port)).start()
+    api = start_api(store, args.api_port) if args.api_port else None
     log.info("event=bridge_serving broker=%s:%s db=%s settle_s=%s", host, port, args.db, args.settle)
     print(
         f"skytrail bridge: listening for stations on mqtt://{host}:{port}, storing in {args.db}", flush=True
@@ -61,9 +62,26 @@ def serve(args: argparse.Namespace) -> int:
     try:
         stop.wait(args.duration)
     finally:
+        if api is not None:
+            api.should_exit = True
         mqtt.stop()
         ingestor.stop()
         if broker is not None:
             broker.stop()
     log.info("event=bridge_stopped stats=%s", ingestor.stats())
     return 0
+
+
+def start_api(store, port: int):
+    """The REST API (settings from the environment: SKYTRAIL_API_*) served by uvicorn in a thread."""
+    import uvicorn
+
+    from cloud_bridge.api import ApiSettings, create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(store, ApiSettings.from_env()), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    threading.Thread(target=server.run, name="api", daemon=True).start()
+    return server

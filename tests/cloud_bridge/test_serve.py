@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import numpy as np
 import paho.mqtt.client as mqtt
 from astropy.coordinates import angular_separation
@@ -26,9 +27,22 @@ def free_port() -> int:
 
 
 def test_serve_ingests_published_reports_and_stores_the_orbit(tmp_path):
-    port, db = free_port(), f"sqlite:///{tmp_path / 'bridge.db'}"
+    port, api_port, db = free_port(), free_port(), f"sqlite:///{tmp_path / 'bridge.db'}"
     log = tmp_path / "bridge.log"
-    command = ["bridge", "serve", "--port", str(port), "--db", db, "--settle", "0.5", "--mc-runs", "10"]
+    command = [
+        "bridge",
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        db,
+        "--settle",
+        "0.5",
+        "--mc-runs",
+        "10",
+        "--api-port",
+        str(api_port),
+    ]
     bridge = subprocess.Popen(
         [sys.executable, "-m", "skytrail.cli", *command, "--duration", "120"],
         stdout=log.open("w"),
@@ -62,6 +76,9 @@ def test_serve_ingests_published_reports_and_stores_the_orbit(tmp_path):
         print(f"radiant error {sep:.3f} deg, shower {orbits[0].shower_code}")
         assert sep < 0.3
         assert orbits[0].shower_code == "PER"
+        # and the REST API of the running service serves it (anonymous reading allowed by default)
+        events = httpx.get(f"http://127.0.0.1:{api_port}/events", timeout=10).json()
+        assert events["total"] == 1 and events["items"][0]["orbits"][0]["shower_code"] == "PER"
     finally:
         bridge.terminate()
         bridge.wait(timeout=30)
