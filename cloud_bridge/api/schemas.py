@@ -127,26 +127,6 @@ class EventOut(_Rows):
     orbits: list[OrbitOut]
 
 
-class ShowerOut(BaseModel):
-    """A shower of the bridge's table (`edge.catalogue.showers`): activity in solar longitude, radiant
-    at peak with its daily drift, geocentric speed."""
-
-    code: str
-    iau_no: int
-    name: str
-    sol_begin_deg: float
-    sol_peak_deg: float
-    sol_end_deg: float
-    ra_deg: float
-    dec_deg: float
-    dra_deg_per_sol: float
-    ddec_deg_per_sol: float
-    v_g_kms: float
-    zhr: float
-    radiant_spread_deg: float
-    source: str
-
-
 class RejectedOut(_Rows):
     """A message refused at ingest (its payload is not kept): where from, which field, why."""
 
