@@ -68,6 +68,19 @@ static double median_width(const st_track *t) {
     return n == 0 ? 0.0 : (n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]));
 }
 
+#define BORDER_PX 3 /* how close to the frame's edge a detection counts as on the border */
+
+/* True when every detection of the track lies within BORDER_PX of the frame's edge. */
+static int hugs_border(const st_detector *d, const st_track *t) {
+    for (int i = 0; i < t->n_det; i++) {
+        const int32_t *b = t->det[i].bbox;
+        if (b[0] > BORDER_PX && b[1] > BORDER_PX && b[2] < d->width - 1 - BORDER_PX &&
+            b[3] < d->height - 1 - BORDER_PX)
+            return 0;
+    }
+    return 1;
+}
+
 /* Close a track: keep it (CLOSED, waiting for its after-margin frames) if it is an event. */
 static void close_track(st_detector *d, st_track *t) {
     const st_config *c = &d->cfg;
@@ -89,7 +102,10 @@ static void close_track(st_detector *d, st_track *t) {
     /* evidence without the brightest detection, so one flash (an aircraft strobe, a
      * twinkle) linked with noise peaks is not enough */
     double evidence = sqrt(s2 - smax);
-    if (t->n_det >= c->min_frames && speed >= c->min_speed_px_per_frame && dist >= c->min_travel_px &&
+    /* a source cut by the frame's edge (a star half outside) shifts its centroid as it
+     * twinkles: a short track that never leaves the border needs two more detections */
+    int min_frames = c->min_frames + (hugs_border(d, t) ? 2 : 0);
+    if (t->n_det >= min_frames && speed >= c->min_speed_px_per_frame && dist >= c->min_travel_px &&
         rms <= tol && evidence >= c->min_track_snr)
         t->state = TRACK_CLOSED;
     else

@@ -142,3 +142,25 @@ def test_auto_settings_follow_the_frame_size():
     assert run(frames) == []
     (ev,) = run(frames, Detector(W, H, DetectorConfig(max_speed_px_per_frame=40.0)))
     assert ev.kind == "fast" and ev.speed_px_per_frame == pytest.approx(30.0, rel=0.05)
+
+
+def test_a_short_track_that_never_leaves_the_border_is_not_an_event():
+    """A source cut by the frame's edge moves its centroid as it twinkles; three detections along
+    the border are not enough, five are, and three inside the frame are."""
+
+    def stream(path):
+        rng = np.random.default_rng(24)
+        frames = []
+        for i in range(70):
+            f = noise(rng)
+            if 30 <= i < 30 + len(path):
+                f += spot(*path[i - 30], 80)
+            frames.append(to_u8(f))
+        return run(frames)
+
+    along_border = [(W - 1.0, 20.0 + 6 * k) for k in range(3)]
+    assert stream(along_border) == []
+    (ev,) = stream([(W - 1.0, 20.0 + 6 * k) for k in range(5)])
+    assert len(ev.frame_index) == 5
+    (ev,) = stream([(60.0, 20.0 + 6 * k) for k in range(3)])
+    assert list(ev.frame_index) == [30, 31, 32]
