@@ -8,12 +8,14 @@ sight, and the true mid-exposure time of every reported frame (from `plan_tracks
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from cloud_bridge.store.pgtemp import PostgresUnavailable, TempPostgres
 from cloud_bridge.trajectory.observations import LineOfSightSet, lines_of_sight_from_report
 from edge.protocol import ObservationReport
 from edge.sim.config import Scenario, default_network
@@ -71,3 +73,30 @@ def observe(plan: EventPlan, seed: int, noise_arcmin: float = 0.0) -> Observed:
 @pytest.fixture(scope="session")
 def sim() -> SimpleNamespace:
     return SimpleNamespace(plan=plan_with_clocks, observe=observe)
+
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throwaway PostgreSQL server for the whole run (Debian package `postgresql`)."""
+    try:
+        server = TempPostgres().start()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """An empty database: a SQLite file, or a new database on the throwaway PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'bridge.db'}"
+    return request.getfixturevalue("postgres_server").create_database(f"db_{next(_names)}")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'bridge.db'}"

@@ -4,40 +4,14 @@ seen from three stations (`edge.sim`), with the simulation's plan for its true r
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pytest
 
-from cloud_bridge.store.pgtemp import PostgresUnavailable, TempPostgres
 from edge.sim.config import Scenario, default_network
 from edge.sim.event import plan_event
 from edge.sim.reports import reports_from_plan
-
-_names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres_server():
-    try:
-        server = TempPostgres().start()
-    except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'bridge.db'}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'bridge.db'}"
-    return request.getfixturevalue("postgres_server").create_database(f"ingest_{next(_names)}")
 
 
 @pytest.fixture(scope="session")
