@@ -282,3 +282,37 @@ def test_sim_camera_frames_carry_a_meteor_the_detector_finds():
     import time
 
     assert abs(times[0] - time.time()) < 3600  # shifted to now, not the configured night
+
+
+def test_replay_plays_a_directory_as_one_stream_and_loops_it(tmp_path):
+    meta = {"station_id": "st1", "camera_id": "cam2", "exposure_s": 0.04, "fps": 25.0}
+    first = np.stack([pattern(20, 30, k) for k in range(3)])
+    second = np.stack([pattern(20, 30, k + 10) for k in range(2)])
+    write_recording(tmp_path / "a.npz", Recording(first, 1.7e9 + np.arange(3) / 25.0, meta))
+    write_recording(tmp_path / "b.npz", Recording(second, 1.7e9 + 60 + np.arange(2) / 25.0, meta))
+    with ReplayCamera(tmp_path) as cam:
+        frames = list(cam.frames())
+    assert [f.frame_index for f in frames] == [0, 1, 2, 3, 4]
+    assert frames[3].utc_unix_s - frames[2].utc_unix_s == pytest.approx(60 - 2 / 25.0)  # the pause is kept
+    assert np.array_equal(frames[3].image, second[0])
+    with ReplayCamera(tmp_path, loop=True) as cam:
+        looped = list(cam.frames(max_frames=7))
+    assert [f.frame_index for f in looped] == [0, 1, 2, 3, 4, 5, 6]
+    assert looped[5].utc_unix_s == pytest.approx(frames[4].utc_unix_s + 1 / 25.0)
+    assert np.array_equal(looped[6].image, first[1])
+
+
+def test_replay_playlist_must_keep_time_order_and_frame_size(tmp_path):
+    meta = {"station_id": "st1", "camera_id": "cam2", "exposure_s": 0.04, "fps": 25.0}
+    frames = np.stack([pattern(20, 30, k) for k in range(3)])
+    a = write_recording(tmp_path / "a.npz", Recording(frames, 1.7e9 + np.arange(3) / 25.0, meta))
+    b = write_recording(tmp_path / "b.npz", Recording(frames, 1.7e9 + np.arange(3) / 25.0, meta))
+    with ReplayCamera([a, b]) as cam, pytest.raises(CameraError, match="must follow each other in time"):
+        list(cam.frames())
+    small = np.stack([pattern(10, 30, k) for k in range(3)])
+    c = write_recording(tmp_path / "c.npz", Recording(small, 1.7e9 + 9 + np.arange(3) / 25.0, meta))
+    with ReplayCamera([a, c]) as cam, pytest.raises(CameraError, match="one frame size and rate"):
+        list(cam.frames())
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CameraError, match="no recordings"):
+        ReplayCamera(tmp_path / "empty")
