@@ -63,7 +63,9 @@ from edge.products.png import render_overview, write_png
 from edge.products.wcs import fit_wcs
 from edge.protocol import ObservationReport
 from edge.protocol.models import (
+    AircraftMatch,
     CameraModelSpec,
+    Classification,
     DetectorInfo,
     FrameMeasurement,
     Location,
@@ -100,21 +102,39 @@ class CameraState:
 
 
 @dataclass
-class _Context:
-    path: Path
-    rec: Recording
+class MeasureContext:
+    """What measuring one camera's events needs besides the event: who and where the camera is, its
+    configured (nominal) model, frame rate and exposure, the time quality of its frames, and the
+    per-camera state kept between events. `rec` is the whole recording when there is one (`skytrail
+    process`): the star stack is then the mean of its frames without the event; a live station has
+    none and stacks from the event's own aggregate frames (`event_stack`)."""
+
+    station_id: str
+    camera_id: str
     site: Site
     atmosphere: Atmosphere | None
     nominal: CameraModel
     time_quality: TimeQuality
+    fps: float
+    exposure_s: float
     state: CameraState = field(default_factory=CameraState)
+    rec: Recording | None = None
+    path: Path | str = "live"
+    background_frames: float = 32.0  # effective frames in the detector's running mean (event_stack)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.nominal.height_px, self.nominal.width_px)
+
+
+_Context = MeasureContext  # the name used before live events were measured
 
 
 def _utc(t_unix: float) -> datetime:
     return datetime.fromtimestamp(float(t_unix), UTC)
 
 
-def recording_context(path: Path, rec: Recording, state: CameraState) -> _Context:
+def recording_context(path: Path, rec: Recording, state: CameraState) -> MeasureContext:
     """Site, atmosphere, nominal model and time quality from a recording's meta; ProcessError if missing."""
     meta = rec.meta
     site_d = meta.get("site")
@@ -160,7 +180,20 @@ def recording_context(path: Path, rec: Recording, state: CameraState) -> _Contex
         )
     except ValueError as exc:
         raise ProcessError(f"{path}: meta 'time_quality' is not valid ({exc})") from exc
-    return _Context(path, rec, site, atmosphere, nominal, tq, state)
+    fps = float(meta["fps"])
+    return MeasureContext(
+        station_id=rec.station_id,
+        camera_id=rec.camera_id,
+        site=site,
+        atmosphere=atmosphere,
+        nominal=nominal,
+        time_quality=tq,
+        fps=fps,
+        exposure_s=float(meta.get("exposure_s", 1.0 / fps)),
+        state=state,
+        rec=rec,
+        path=path,
+    )
 
 
 def detector_config_for(model: CameraModel, fps: float) -> DetectorConfig:
@@ -194,6 +227,15 @@ def quiet_stack(rec: Recording, first: int, last: int) -> tuple[np.ndarray, np.n
     mean = frames.mean(0)
     noise = frames.std(0) / np.sqrt(len(frames))
     return mean, noise, rec.frames[keep].max(0), float(np.mean(rec.utc_unix_s[keep]))
+
+
+def event_stack(event: Event, background_frames: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(mean, noise of the mean, max, time) from a live event's own aggregates: the detector's running
+    background mean with the event's pixels left out, its spread over sqrt(effective frames), the max
+    over the clip's frames, and the mean time of the detections (the background is that recent)."""
+    mean = np.asarray(event.mean, np.float32)
+    noise = np.asarray(event.std, np.float32) / np.float32(math.sqrt(max(background_frames, 1.0)))
+    return mean, noise, np.asarray(event.max_pixel), float(np.mean(event.t_unix))
 
 
 def star_photometry(
@@ -279,11 +321,16 @@ def _strip(diff: np.ndarray, x_px: float, y_px: float, u: np.ndarray, half_len_p
     return np.where((np.abs(along) <= half_len_px) & (np.abs(across) <= half_w_px), diff, 0.0)
 
 
-def measure_event(ctx: _Context, event: Event, *, fwhm_px: float = 1.6) -> dict:
-    """Calibrate, measure and photometer one event; a dict of everything the products need."""
-    rec = ctx.rec
+def measure_event(ctx: MeasureContext, event: Event, *, fwhm_px: float = 1.6) -> dict:
+    """Calibrate, measure and photometer one event; a dict of everything the products need.
+
+    The star stack is the recording's quiet frames when `ctx.rec` is set, else the event's own
+    aggregates (`event_stack`)."""
     first, last = int(event.frame_index.min()), int(event.frame_index.max())
-    mean, noise, peak_img, t_cal = quiet_stack(rec, first, last)
+    if ctx.rec is not None:
+        mean, noise, peak_img, t_cal = quiet_stack(ctx.rec, first, last)
+    else:
+        mean, noise, peak_img, t_cal = event_stack(event, ctx.background_frames)
     cal = calibrate(
         mean,
         site=ctx.site,
@@ -306,8 +353,8 @@ def measure_event(ctx: _Context, event: Event, *, fwhm_px: float = 1.6) -> dict:
     a, _b, _theta = streak_apertures(event.x_px, event.y_px, event.frame_index, 1.0)
     half_box = int(max(6, math.ceil(a[0] + 3)))
     u, v_frame = track_line(event.x_px, event.y_px, event.frame_index)
-    fps = float(rec.meta.get("fps", 25.0))
-    exposure = float(rec.meta.get("exposure_s", 1.0 / fps))
+    fps = float(ctx.fps)
+    exposure = float(ctx.exposure_s) if ctx.exposure_s and ctx.exposure_s > 0 else 1.0 / fps
     streak_px = float(np.hypot(*v_frame)) * min(exposure * fps, 1.0)  # motion during one exposure
     # the strip: across the track within a few FWHM of the fitted line, along it the streak and a margin
     half_w = max(2.5, STRIP_HALF_WIDTH_FWHM * fwhm_px)
@@ -384,7 +431,13 @@ def _finite(v) -> float | None:
 
 
 def build_report(
-    ctx: _Context, event: Event, m: dict, observation_id: str, products: list
+    ctx: MeasureContext,
+    event: Event,
+    m: dict,
+    observation_id: str,
+    products: list,
+    classification: Classification | None = None,
+    aircraft: AircraftMatch | None = None,
 ) -> ObservationReport:
     """The wire contract's report of one measured event."""
     cal: Calibration = m["cal"]
@@ -444,9 +497,9 @@ def build_report(
             speed = math.degrees(math.acos(min(1.0, max(-1.0, cosd)))) / dt
     peak = np.nanmin(m["mag"]) if np.isfinite(m["mag"]).any() else None
     return ObservationReport(
-        station_id=ctx.rec.station_id,
+        station_id=ctx.station_id,
         observation_id=observation_id,
-        camera_id=ctx.rec.camera_id,
+        camera_id=ctx.camera_id,
         location=Location(lat_deg=ctx.site.lat_deg, lon_deg=ctx.site.lon_deg, height_m=ctx.site.height_m),
         created_utc=datetime.now(UTC),
         time_quality=ctx.time_quality,
@@ -455,6 +508,8 @@ def build_report(
         refraction_applied=ctx.atmosphere is not None,
         photometry=photometry,
         products=products,
+        classification=classification,
+        aircraft=aircraft,
         detector=DetectorInfo(
             peak_mag=_finite(peak) if peak is not None else None,
             angular_speed_deg_s=speed,
@@ -463,10 +518,22 @@ def build_report(
     )
 
 
-def write_products(ctx: _Context, event: Event, m: dict, observation_id: str, out_dir: Path) -> dict:
-    """Write FITS, PNG, MP4, ECSV and the JSON report of one event; returns their paths by kind."""
-    rec = ctx.rec
-    folder = out_dir / rec.station_id / rec.camera_id
+def write_products(
+    ctx: MeasureContext,
+    event: Event,
+    m: dict,
+    observation_id: str,
+    out_dir: Path,
+    classification: Classification | None = None,
+    aircraft: AircraftMatch | None = None,
+    on_report=None,
+) -> dict:
+    """Write FITS, PNG, MP4, ECSV and the JSON report of one event; returns their paths by kind, and
+    the report itself under "report". Each file is written whole before it is renamed into place
+    (the product writers do), the JSON report last, so a report on disk names complete products.
+    `on_report(report)` is called before the JSON is written (the station queues the report in its
+    outbox there, so a JSON on disk always has its report in the outbox)."""
+    folder = Path(out_dir) / ctx.station_id / ctx.camera_id
     cal: Calibration = m["cal"]
     wcs = None
     if m["trusted"]:
@@ -484,10 +551,10 @@ def write_products(ctx: _Context, event: Event, m: dict, observation_id: str, ou
         "vmag": np.asarray(matched.get("vmag", np.zeros(0)), float),
         "flux_adu": np.asarray(matched.get("flux_adu", np.zeros(0)), float),
     }
-    h, w = rec.frames.shape[1:]
+    h, w = ctx.shape
     fits_product = FitsProduct(
-        station_id=rec.station_id,
-        camera_id=rec.camera_id,
+        station_id=ctx.station_id,
+        camera_id=ctx.camera_id,
         lat_deg=ctx.site.lat_deg,
         lon_deg=ctx.site.lon_deg,
         height_m=ctx.site.height_m,
@@ -508,7 +575,7 @@ def write_products(ctx: _Context, event: Event, m: dict, observation_id: str, ou
         residual_arcmin=float(cal.residual_arcmin),
         stars=stars,
         wcs=wcs,
-        exposure_s=float(rec.meta.get("exposure_s", float("nan"))),
+        exposure_s=float(ctx.exposure_s),
     )
     paths = {"fits": write_fits(folder / f"{observation_id}.fits", fits_product)}
     labels = [f"HIP {int(h_)}" for h_ in stars["hip"]]
@@ -522,7 +589,7 @@ def write_products(ctx: _Context, event: Event, m: dict, observation_id: str, ou
         title=observation_id,
     )
     paths["png"] = write_png(folder / f"{observation_id}.png", picture, {"observation_id": observation_id})
-    paths["mp4"] = write_mp4(folder / f"{observation_id}.mp4", event.clip, float(rec.meta.get("fps", 25.0)))
+    paths["mp4"] = write_mp4(folder / f"{observation_id}.mp4", event.clip, float(ctx.fps))
     draft = build_report(ctx, event, m, observation_id, [])
     paths["ecsv"] = write_gfe(
         folder / f"{observation_id}.ecsv",
@@ -535,8 +602,11 @@ def write_products(ctx: _Context, event: Event, m: dict, observation_id: str, ou
         "ecsv": ProductKind.ECSV,
     }
     products = [describe_product(paths[k], kind) for k, kind in kinds.items()]
-    report = build_report(ctx, event, m, observation_id, products)
+    report = build_report(ctx, event, m, observation_id, products, classification, aircraft)
+    if on_report is not None:
+        on_report(report)
     paths["json"] = write_report(folder / f"{observation_id}.json", report)
+    paths["report"] = report
     return paths
 
 
@@ -591,7 +661,7 @@ def process_recording(path: Path, out_dir: Path, state: CameraState | None = Non
                 "photometry_rms_mag": _finite(phot.rms_mag),
                 "n_phot_stars": int(phot.n_stars),
                 "n_frames": len(event.frame_index),
-                "files": {k: str(p) for k, p in paths.items()},
+                "files": {k: str(p) for k, p in paths.items() if k != "report"},
             }
         )
         log.info(

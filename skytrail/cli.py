@@ -18,7 +18,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "demo": ("skytrail.demo", "simulate a multi-station event end to end and show it"),
     "sim": ("edge.sim.cli", "simulate meteors, stations, cameras and frames with ground truth"),
     "protocol": ("edge.protocol.cli", "the wire contract: JSON Schemas, validation of messages"),
-    "station": ("skytrail.pending", "run a station (capture, detect, measure, uplink)"),
+    "station": ("edge.station.cli", "run a station (capture, detect, measure, uplink)"),
     "bridge": ("cloud_bridge.cli", "the cloud bridge: serve, and solve reports from files"),
     "process": ("edge.process", "detect and measure events in recorded or simulated frames"),
     "eval": ("skytrail.evaluate", "measure accuracy against independent references and simulator truth"),
@@ -26,6 +26,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "plan": ("edge.plan.cli", "plan station hardware, camera pointings and network coverage"),
     "bench": ("skytrail.bench", "measure speed, as ratios against a baseline from the same run"),
 }
+# libraries whose INFO lines are about their own machinery (state transitions, migrations)
+QUIET_LIBRARIES = ("alembic", "transitions", "amqtt", "httpx", "uvicorn.access")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if not args.verbose:
+        for name in QUIET_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError) as exc:

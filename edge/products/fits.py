@@ -167,7 +167,11 @@ def write_fits(path: str | Path, product: FitsProduct) -> Path:
     stars = fits.table_to_hdu(table)
     stars.name = "STARS"
     stars.header["CAMMODEL"] = json.dumps(p.camera_model.to_dict())  # CameraModel.to_dict() (long string)
-    stars.header["RESIDUAL"] = (float(p.residual_arcmin), "[arcmin] median star residual of the fit")
+    residual = float(p.residual_arcmin)  # FITS headers hold no NaN: a failed fit is written as the text NaN
+    stars.header["RESIDUAL"] = (
+        residual if np.isfinite(residual) else "NaN",
+        "[arcmin] median star residual of the fit",
+    )
     stars.header["NSTARS"] = (len(table), "calibration stars")
     hdus.append(stars)
     path.parent.mkdir(parents=True, exist_ok=True)

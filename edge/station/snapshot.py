@@ -80,6 +80,13 @@ class StationSnapshot(BaseModel):
         "aircraft (callsign or icao24), peak_mag, n_frames",
     )
 
+    processes: list[dict] = Field(
+        default_factory=list,
+        description="the supervisor's children: name, pid, alive, restarts, last_restart_reason, state",
+    )
+    queue_refused: int = Field(0, description="events refused because the disk budget was full")
+    pruned_files: int = Field(0, description="raw clip files (.mp4, .fits) pruned for the disk budget")
+
     stale_after_s: float = 30.0
 
     def is_stale(self, now: datetime | None = None) -> bool:
