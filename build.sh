@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one entry point: ./build.sh setup | test | demo | bench | hardware   (each is idempotent)
+# The one entry point: ./build.sh setup | test | demo | bench | hardware | image | bundle | image-test
+# (each is idempotent)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -40,12 +41,44 @@ setup() {
     fi
 }
 
+# the browser that the web pages' tests drive (not needed to run a station or the bridge)
+TEST_APT_PACKAGES=(chromium)
+
 run_tests() {
     setup
+    local saved=("${APT_PACKAGES[@]}")
+    APT_PACKAGES=("${TEST_APT_PACKAGES[@]}")
+    install_system_packages
+    APT_PACKAGES=("${saved[@]}")
     "$VENV/bin/ruff" check edge cloud_bridge skytrail tests
     # the C core on its own, under AddressSanitizer and UBSan, then a bounded fuzz run
     edge/detect/ctests/run.sh "${FUZZ_SECONDS:-20}"
     "$PY" -m pytest -q "$@"
+}
+
+# The firmware image (run as root): Debian tools to build a disk without mounting FAT, and QEMU
+# with OVMF for the image test.
+IMAGE_APT_PACKAGES=(debootstrap qemu-system-x86 ovmf qemu-user-static binfmt-support mtools dosfstools
+    squashfs-tools rauc fdisk e2fsprogs openssl qemu-utils openssh-client)
+
+install_image_packages() {
+    local saved=("${APT_PACKAGES[@]}")
+    APT_PACKAGES=("${IMAGE_APT_PACKAGES[@]}")
+    install_system_packages
+    APT_PACKAGES=("${saved[@]}")
+}
+
+image() {
+    install_image_packages
+    setup
+    PYTHON=$PY firmware/build-image.sh "${1:-pc-x86_64}"
+}
+
+image_test() {
+    install_image_packages
+    setup
+    [ -f build/image/pc-x86_64/skytrail-pc-x86_64.img ] || image pc-x86_64
+    "$PY" tests/image/harness.py "$@"
 }
 
 case "${1:-}" in
@@ -54,8 +87,12 @@ case "${1:-}" in
     demo) shift; setup; "$VENV/bin/skytrail" demo "$@" ;;
     bench) shift; setup; "$VENV/bin/skytrail" bench all "$@" ;;
     hardware) shift; setup; hardware/build.sh "$@" ;;
+    image) shift; image "$@" ;;
+    bundle) shift; install_image_packages; firmware/bundle.sh "$@" ;;
+    image-test) shift; image_test "$@" ;;
     *)
         echo "usage: ./build.sh setup | test [pytest args] | demo [args] | bench | hardware" >&2
+        echo "       ./build.sh image [pc-x86_64|rpi5] | bundle [--board B] [--version V] | image-test" >&2
         exit 2
         ;;
 esac

@@ -35,6 +35,63 @@ def register(parser: argparse.ArgumentParser, name: str) -> None:
     add_arguments(serve)
     serve.set_defaults(func=run_serve)
 
+    token = commands.add_parser(
+        "enrol-token",
+        help="make a one-time enrolment token for a station (printed once)",
+        description="Make a one-time token with which station STATION_ID fetches its credentials from "
+        "the bridge (POST /fleet/enrol; the station's [uplink] enrol_token). The bridge keeps its SHA-256.",
+    )
+    token.add_argument("station_id", help="the station's id (2 to 32 of a-z, 0-9, '-')")
+    token.add_argument("--db", default="sqlite:///skytrail-bridge.db", help="the bridge's database URL")
+    token.add_argument("--valid-hours", type=float, default=168.0, help="hours until it expires (168)")
+    token.add_argument("--json", action="store_true", help="print JSON (station_id, token, expires_utc)")
+    token.set_defaults(func=run_enrol_token)
+
+    admin = commands.add_parser(
+        "api-token",
+        help="make a new API token and print it with its settings entry",
+        description="Print a new random token and the entry for SKYTRAIL_API_TOKENS (or the settings "
+        "file) that accepts it; the entry holds only the token's SHA-256.",
+    )
+    admin.add_argument("name", help="who holds the token")
+    admin.add_argument("--role", choices=["admin", "owner", "public"], default="admin")
+    admin.add_argument("--station", action="append", default=[], help="a station an owner owns (repeat)")
+    admin.set_defaults(func=run_api_token)
+
+
+def run_enrol_token(args: argparse.Namespace) -> int:
+    import re
+
+    from cloud_bridge.fleet.enrolment import create_enrolment_token
+    from cloud_bridge.store import Store
+    from edge.protocol.models import STATION_ID_PATTERN
+
+    if not re.fullmatch(STATION_ID_PATTERN, args.station_id):
+        raise ValueError(f"{args.station_id!r} is not a station id (2 to 32 of a-z, 0-9, '-')")
+    store = Store(args.db)
+    try:
+        token, expires = create_enrolment_token(
+            store, args.station_id, created_by="cli", valid_s=args.valid_hours * 3600.0
+        )
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"station_id": args.station_id, "token": token, "expires_utc": expires.isoformat()}))
+    else:
+        print(f"enrolment token for {args.station_id} (valid until {expires.isoformat()}):\n{token}")
+    return 0
+
+
+def run_api_token(args: argparse.Namespace) -> int:
+    import secrets
+
+    from cloud_bridge.api.config import TokenSpec
+
+    token = secrets.token_urlsafe(32)
+    spec = TokenSpec.from_plain(args.name, args.role, token, args.station)
+    print(json.dumps({"token": token, "settings_entry": spec.model_dump(mode="json")}, indent=2))
+    return 0
+
 
 def run_serve(args: argparse.Namespace) -> int:
     from cloud_bridge.serve import serve

@@ -25,15 +25,18 @@ from edge.protocol.models import STATION_ID_PATTERN
 
 class Role(StrEnum):
     """What a caller may read: `public` (stored science data), `owner` (also its stations' rejected
-    messages, status and telemetry), `admin` (everything)."""
+    messages, status, telemetry and commands), `admin` (everything, and fleet actions). `station`:
+    a station's own HTTP token from enrolment (kept in the store, not in these settings): reads
+    what the public reads and uploads that station's product files."""
 
     PUBLIC = "public"
+    STATION = "station"
     OWNER = "owner"
     ADMIN = "admin"
 
     @property
     def rank(self) -> int:
-        return {"public": 0, "owner": 1, "admin": 2}[self.value]
+        return {"public": 0, "station": 0, "owner": 1, "admin": 2}[self.value]
 
 
 def hash_token(token: str) -> str:
@@ -55,6 +58,8 @@ class TokenSpec(BaseModel):
     def _owner_has_stations(self) -> TokenSpec:
         if self.role == Role.OWNER and not self.station_ids:
             raise ValueError(f"token {self.name!r}: an owner token needs station_ids")
+        if self.role == Role.STATION and len(self.station_ids) != 1:
+            raise ValueError(f"token {self.name!r}: a station token needs exactly one station id")
         return self
 
     @classmethod
@@ -65,7 +70,8 @@ class TokenSpec(BaseModel):
 
 class ApiSettings(BaseModel):
     """allow_anonymous: public routes may be read without a token. tokens: accepted tokens.
-    default_limit / max_limit: page size when none is asked, and the largest page one may ask."""
+    default_limit / max_limit: page size when none is asked, and the largest page one may ask;
+    online_window_s, max_file_bytes, max_chunk_bytes: see their descriptions."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +79,14 @@ class ApiSettings(BaseModel):
     tokens: list[TokenSpec] = []
     default_limit: int = Field(100, ge=1)
     max_limit: int = Field(1000, ge=1, le=100_000)
+    online_window_s: float = Field(
+        600.0,
+        gt=0,
+        description="a station is online when its last message is at most this old and its "
+        "status is not offline",
+    )
+    max_file_bytes: int = Field(1024**3, ge=1, description="largest product file accepted, bytes")
+    max_chunk_bytes: int = Field(16 * 1024**2, ge=1024, description="largest upload chunk (one PUT), bytes")
 
     @model_validator(mode="after")
     def _limits(self) -> ApiSettings:

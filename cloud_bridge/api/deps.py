@@ -39,6 +39,11 @@ class User:
         """Whether this caller may read a station's private data (rejected messages, telemetry)."""
         return self.role == Role.ADMIN or (self.role == Role.OWNER and station_id in self.station_ids)
 
+    def may_upload_for(self, station_id: str) -> bool:
+        """Whether this caller may upload product files of `station_id`: that station's own token,
+        or an admin."""
+        return self.role == Role.ADMIN or (self.role == Role.STATION and station_id in self.station_ids)
+
 
 def get_store(request: Request) -> Store:
     return request.app.state.store
@@ -60,12 +65,14 @@ def _unauthorized(reason: str) -> HTTPException:
 
 def current_user(
     settings: Annotated[ApiSettings, Depends(get_settings)],
+    store: Annotated[Store, Depends(get_store)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     """The caller named by the bearer token; anonymous (public) without one if the settings allow.
 
     The token's digest is compared with every configured digest by `secrets.compare_digest`, so the
-    time taken does not tell how much of a guess was right.
+    time taken does not tell how much of a guess was right. A token not in the settings may be a
+    station's own (from enrolment, kept hashed in the store): that caller has the `station` role.
     """
     if credentials is None:
         if settings.allow_anonymous:
@@ -77,7 +84,12 @@ def current_user(
         if secrets.compare_digest(digest, spec.sha256):
             found = spec
     if found is None:
-        raise _unauthorized("the bearer token is not valid")
+        from cloud_bridge.fleet.enrolment import station_for_http_token
+
+        station_id = station_for_http_token(store, credentials.credentials)
+        if station_id is None:
+            raise _unauthorized("the bearer token is not valid")
+        return User(f"station:{station_id}", Role.STATION, frozenset([station_id]))
     return User(found.name, found.role, frozenset(found.station_ids))
 
 

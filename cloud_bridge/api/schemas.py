@@ -8,9 +8,11 @@ and `orbit`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+
+from edge.protocol.models import STATION_ID_PATTERN, CommandKind
 
 T = TypeVar("T")
 
@@ -29,7 +31,9 @@ class _Rows(BaseModel):
 
 
 class StationOut(_Rows):
-    """A station; `state`, `status` and `telemetry` only for its owner and admins, else null."""
+    """A station; `state`, `status` and `telemetry` only for its owner and admins, else null.
+    `online`: its status is not offline and it was heard within the bridge's online window;
+    `time_quality`: from its last telemetry; `enrolled`: it holds credentials from enrolment."""
 
     station_id: str
     created_utc: datetime
@@ -38,6 +42,9 @@ class StationOut(_Rows):
     lon_deg: float | None
     height_m: float | None
     software_version: str | None = None
+    online: bool = False
+    enrolled: bool = False
+    time_quality: dict[str, Any] | None = None
     state: str | None = None
     status_utc: datetime | None = None
     status: dict[str, Any] | None = None
@@ -138,3 +145,100 @@ class RejectedOut(_Rows):
     reason: str
     payload_sha256: str
     payload_bytes: int
+
+
+class EnrolmentTokenIn(BaseModel):
+    """An admin asks for a one-time enrolment token for a station."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    station_id: Annotated[str, StringConstraints(pattern=STATION_ID_PATTERN)]
+    valid_s: float = Field(
+        7 * 24 * 3600.0, gt=0, le=365 * 24 * 3600.0, description="seconds until it expires"
+    )
+
+
+class EnrolmentTokenOut(BaseModel):
+    """The token, shown once (the bridge keeps its SHA-256 only)."""
+
+    station_id: str
+    token: str
+    expires_utc: datetime
+
+
+class EnrolIn(BaseModel):
+    """A station spends its one-time token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    station_id: Annotated[str, StringConstraints(pattern=STATION_ID_PATTERN)]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class CredentialsOut(BaseModel):
+    """A station's credentials, given once: MQTT user and password, and its HTTP token (role station)."""
+
+    station_id: str
+    mqtt_username: str
+    mqtt_password: str
+    http_token: str
+
+
+class CommandIn(BaseModel):
+    """A command for a station; `args` by kind as the wire contract's `Command` says."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: CommandKind
+    args: dict[str, JsonValue] = {}
+    expires_s: float | None = Field(
+        None, gt=0, le=30 * 24 * 3600.0, description="the station must not act on it after this many seconds"
+    )
+
+
+class CommandOut(_Rows):
+    """A command sent to a station and, once it answered, its result."""
+
+    request_id: str
+    station_id: str
+    kind: str
+    args: dict[str, Any]
+    issued_utc: datetime
+    expires_utc: datetime | None
+    issued_by: str
+    published_utc: datetime | None
+    publish_error: str | None
+    result_ok: bool | None
+    result_message: str | None
+    result_data: dict[str, Any] | None
+    result_utc: datetime | None
+
+
+class FileOut(_Rows):
+    """A stored product file; `url` is where to download it (relative to the bridge's base URL)."""
+
+    station_id: str
+    observation_id: str | None
+    name: str
+    sha256: str
+    size_bytes: int
+    uploaded_utc: datetime
+    url: str
+
+
+class UploadStateOut(BaseModel):
+    """Where an upload stands: bytes received (`offset`) of `total`; `complete` once stored."""
+
+    offset: int
+    total: int
+    sha256: str
+    complete: bool
+
+
+class StatsOut(BaseModel):
+    """Counters: API requests refused (by status and route), ingest counters of this process (when
+    it runs ingest), and the messages refused at ingest kept in the store, by field."""
+
+    api_rejected: dict[str, int]
+    ingest: dict[str, int] | None
+    rejected_messages_by_field: dict[str, int]

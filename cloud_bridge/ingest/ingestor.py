@@ -8,6 +8,12 @@ changes nothing; different content under a stored id is rejected as a replay), s
 telemetry when newer than what is kept (older ones are stale replays, ignored). A refused message
 is recorded with its field and reason (not its payload) and counted; nothing is stored half-way.
 
+Only meteor-like reports (`screen.screen_report`: not classified as a satellite, aircraft, ...,
+not matched to an ADS-B aircraft, angular speed in the meteor range when known) go into events;
+the others are stored with the reason and counted as `not_meteor_like`. Command results are
+stored with their command (`cloud_bridge.fleet.commands.record_result`); one answering no command
+of its station is rejected.
+
 Each new report restarts its event's settle window (`settle_s`); `solve_due` (run by the
 background solver thread of `start`, or called directly) solves events whose window has passed
 with `cloud_bridge.solve.solve_reports` and stores the result, and solves again when a late report
@@ -26,6 +32,8 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy.exc import IntegrityError
 
+from cloud_bridge.fleet.commands import CommandResultRefused, record_result
+from cloud_bridge.ingest.screen import screen_report
 from cloud_bridge.store import Claim, ReplayConflict, Store, sha256_hex
 from edge.protocol import (
     CommandResult,
@@ -103,7 +111,8 @@ class Ingestor:
 
     def stats(self) -> dict[str, int]:
         """Counters since start: received, stored, duplicate, stale, ignored, rejected, rejected.<field>,
-        error, events_solved, events_failed, solves_discarded (a late report overtook the solve)."""
+        not_meteor_like (stored, not solved), error, events_solved, events_failed, solves_discarded (a
+        late report overtook the solve)."""
         with self._lock:
             return dict(self._counts)
 
@@ -131,11 +140,15 @@ class Ingestor:
                         raise
         except ReplayConflict as exc:
             return self._reject(topic, payload, received, "observation_id", str(exc))
+        except CommandResultRefused as exc:
+            return self._reject(topic, payload, received, exc.field, str(exc))
         except Exception as exc:
             log.exception("event=ingest_error topic=%s station=%s", topic, station_id)
             self._count("error")
             return IngestResult("error", topic, station_id, reason=f"{type(exc).__name__}: {exc}")
         self._count(result.outcome)
+        if result.outcome == "stored" and result.kind == "obs" and result.event_id is None:
+            self._count("not_meteor_like")
         if result.outcome == "stored" and result.event_id is not None:
             self._wake.set()
         return result
@@ -144,7 +157,8 @@ class Ingestor:
         kind = parse_topic(topic)[1].value
         with self.store.transaction() as session:
             if isinstance(message, ObservationReport):
-                obs, new = self.store.add_observation(session, message, received)
+                screen_reason = screen_report(message)
+                obs, new = self.store.add_observation(session, message, received, screen_reason=screen_reason)
                 if not new:
                     log.info(
                         "event=duplicate station=%s camera=%s observation=%s",
@@ -154,6 +168,22 @@ class Ingestor:
                     )
                     return IngestResult(
                         "duplicate", topic, message.station_id, kind, message.observation_id, obs.event_id
+                    )
+                if screen_reason is not None:
+                    log.info(
+                        "event=observation_stored_not_solved station=%s camera=%s observation=%s reason=%r",
+                        message.station_id,
+                        message.camera_id,
+                        message.observation_id,
+                        screen_reason,
+                    )
+                    return IngestResult(
+                        "stored",
+                        topic,
+                        message.station_id,
+                        kind,
+                        message.observation_id,
+                        reason=screen_reason,
                     )
                 event = self.store.attach_to_event(session, obs, settle_s=self.settle_s, now_utc=received)
                 log.info(
@@ -176,13 +206,15 @@ class Ingestor:
                 return IngestResult("stored" if kept else "stale", topic, message.station_id, kind)
             if isinstance(message, CommandResult):
                 self.store.touch_station(session, message.station_id, received)
-                return IngestResult(
-                    "ignored",
-                    topic,
+                kept = record_result(session, message, received)
+                log.info(
+                    "event=command_result station=%s request_id=%s ok=%s new=%s",
                     message.station_id,
-                    kind,
-                    reason="command results are kept by the fleet service",
+                    message.request_id,
+                    message.ok,
+                    kept,
                 )
+                return IngestResult("stored" if kept else "duplicate", topic, message.station_id, kind)
         raise TypeError(f"no storage for {type(message).__name__}")  # pragma: no cover
 
     def _reject(

@@ -87,6 +87,21 @@ class MqttIngest:
             topic = message._topic.decode("utf-8", "replace")
         self.ingestor.handle(topic, message.payload, datetime.now(UTC))
 
+    def publish(self, topic: str, payload: bytes, timeout_s: float = 10.0) -> None:
+        """Publish a bridge message (a fleet command) at QoS 1 and wait for the broker's PUBACK;
+        ConnectionError when the bridge is not connected or the broker does not acknowledge it."""
+        if not self.client.is_connected():
+            raise ConnectionError(f"not connected to the MQTT broker at {self.host}:{self.port}")
+        info = self.client.publish(topic, payload, qos=1, retain=False)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise ConnectionError(f"publish on {topic} failed: {mqtt.error_string(info.rc)}")
+        try:
+            info.wait_for_publish(timeout_s)
+        except (RuntimeError, ValueError) as exc:
+            raise ConnectionError(f"publish on {topic} failed: {exc}") from exc
+        if not info.is_published():
+            raise ConnectionError(f"no acknowledgement from the broker for {topic} within {timeout_s} s")
+
     def start(self, timeout_s: float = 30.0) -> MqttIngest:
         """Connect, subscribe and return once subscribed; messages are handled on paho's thread."""
         self.client.connect(self.host, self.port, keepalive=self.keepalive_s)

@@ -4,7 +4,8 @@ What is kept: stations (with their latest status and telemetry), observation rep
 wire-contract JSON as received, plus indexed columns to find them), events (groups of observations
 close in time, with the solver's state), trajectories and orbits (the `cloud_bridge.summary`
 JSON plus indexed columns), messages rejected at ingest (reason, never the payload itself), and
-product files uploaded by stations. The schema is created and changed only by the alembic
+product files uploaded by stations (with the state of uploads in progress), and the fleet's
+enrolment tokens, station credentials and commands. The schema is created and changed only by the alembic
 migrations in `migrations/`; `tests/cloud_bridge/store` checks that they match these models.
 
 Times are aware UTC datetimes in Python (`UtcDateTime`: naive UTC in SQLite, timestamptz in
@@ -17,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -113,6 +116,9 @@ class Observation(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))  # of the report's canonical JSON
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), index=True)
     report_json: Mapped[dict] = mapped_column(JsonType)
+    # False for slow movers (satellites, aircraft): stored, never put into an event or solved
+    meteor_like: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    screen_reason: Mapped[str | None] = mapped_column(Text)  # why it is not meteor-like
 
 
 class Trajectory(Base):
@@ -187,4 +193,77 @@ class ProductFile(Base):
     path: Mapped[str] = mapped_column(String(1024))
     uploaded_utc: Mapped[datetime] = mapped_column(UtcDateTime())
 
-    __table_args__ = (UniqueConstraint("station_id", "name", name="uq_files_station_id_name"),)
+    __table_args__ = (
+        UniqueConstraint("station_id", "observation_id", "name", name="uq_files_station_observation_name"),
+    )
+
+
+class Upload(Base):
+    """A product file upload in progress: how far it got (`offset_bytes`) and where its chunks lie in
+    the file store (`chunks_json`: [[offset, key], ...] in order). Removed when the file is complete."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(32), index=True)
+    observation_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    total_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    offset_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    chunks_json: Mapped[list] = mapped_column(JsonType)
+    created_utc: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_utc: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("station_id", "observation_id", "name", name="uq_uploads_station_observation_name"),
+    )
+
+
+class EnrolmentToken(Base):
+    """A one-time token an admin made for one station to fetch its credentials (kept as SHA-256)."""
+
+    __tablename__ = "enrolment_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(String(32), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_utc: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_utc: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    used_utc: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class StationCredential(Base):
+    """A station's credentials, hashed: its MQTT user (the password as Mosquitto's PBKDF2-SHA512
+    line, ready for the broker's password file) and the SHA-256 of its HTTP token (role station)."""
+
+    __tablename__ = "station_credentials"
+
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.station_id"), primary_key=True)
+    mqtt_username: Mapped[str] = mapped_column(String(64), unique=True)
+    mqtt_password_hash: Mapped[str] = mapped_column(String(512))
+    http_token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_utc: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StationCommand(Base):
+    """A fleet command sent to a station, and the station's result once it answers."""
+
+    __tablename__ = "commands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.station_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    args_json: Mapped[dict] = mapped_column(JsonType)
+    issued_utc: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    expires_utc: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    issued_by: Mapped[str] = mapped_column(String(64))
+    published_utc: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    publish_error: Mapped[str | None] = mapped_column(Text)
+    result_ok: Mapped[bool | None] = mapped_column(Boolean)
+    result_message: Mapped[str | None] = mapped_column(Text)
+    result_data: Mapped[dict | None] = mapped_column(JsonType)
+    result_utc: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    result_received_utc: Mapped[datetime | None] = mapped_column(UtcDateTime())

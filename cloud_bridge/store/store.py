@@ -140,12 +140,18 @@ class Store:
     # -- observations and events ------------------------------------------------------------------
 
     def add_observation(
-        self, session: Session, report: ObservationReport, received_utc: datetime
+        self,
+        session: Session,
+        report: ObservationReport,
+        received_utc: datetime,
+        *,
+        screen_reason: str | None = None,
     ) -> tuple[Observation, bool]:
         """Store a report once: (row, True) when new, (row, False) for an identical redelivery.
 
         The report's content (its canonical JSON) decides identity; a different report under a stored
-        observation_id raises ReplayConflict and changes nothing.
+        observation_id raises ReplayConflict and changes nothing. `screen_reason`: why the report is
+        not meteor-like (a slow mover: kept, but never put into an event); None for a meteor.
         """
         content = report.model_dump(mode="json")
         content_sha = sha256_hex(report.model_dump_json().encode())
@@ -173,6 +179,8 @@ class Store:
             received_utc=received_utc,
             content_sha256=content_sha,
             report_json=content,
+            meteor_like=screen_reason is None,
+            screen_reason=screen_reason,
         )
         session.add(obs)
         session.flush()
@@ -412,9 +420,14 @@ class Store:
         observation_id: str | None = None,
     ) -> tuple[ProductFile, bool]:
         """Record an uploaded product file: (row, True) if new, (row, False) if the same file was
-        already recorded; ReplayConflict if the station already has a different file of that name."""
+        already recorded; ReplayConflict if the station already has a different file of that name for
+        that observation."""
         existing = session.scalar(
-            select(ProductFile).where(ProductFile.station_id == station_id, ProductFile.name == name)
+            select(ProductFile).where(
+                ProductFile.station_id == station_id,
+                ProductFile.observation_id == observation_id,
+                ProductFile.name == name,
+            )
         )
         if existing is not None:
             if existing.sha256 != sha256 or existing.size_bytes != size_bytes:

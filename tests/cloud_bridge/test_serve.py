@@ -83,3 +83,26 @@ def test_serve_ingests_published_reports_and_stores_the_orbit(tmp_path):
         bridge.terminate()
         bridge.wait(timeout=30)
     assert bridge.returncode == 0
+
+
+def test_config_file_fills_options_not_given_on_the_command_line(tmp_path):
+    import argparse
+
+    import pytest
+
+    from cloud_bridge.serve import add_arguments, apply_config_file
+
+    (tmp_path / "bridge.toml").write_text(
+        'broker = "mq.example.org:8883"\nmqtt_tls_ca = "/etc/skytrail/ca.crt"\nfiles = "s3://products/prod"\n'
+        'db = "postgresql+psycopg://skytrail@db/skytrail"\n'
+    )
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = apply_config_file(
+        parser.parse_args(["--config", str(tmp_path / "bridge.toml"), "--db", "sqlite:///x.db"])
+    )
+    assert args.broker == "mq.example.org:8883" and str(args.mqtt_tls_ca) == "/etc/skytrail/ca.crt"
+    assert args.files == "s3://products/prod" and args.db == "sqlite:///x.db"  # the command line wins
+    (tmp_path / "bad.toml").write_text('brokr = "x:1"\n')
+    with pytest.raises(ValueError, match="unknown option.*brokr"):
+        apply_config_file(parser.parse_args(["--config", str(tmp_path / "bad.toml")]))

@@ -1,18 +1,20 @@
-"""`/stations`: the network's stations (public: id, place, last seen; owner of the station and
-admins: also its state, status and telemetry), and `/stations/{id}/rejected`, the messages refused
-from a station (owner and admin)."""
+"""`/stations`: the network's stations (public: id, place, last seen, online, time quality; owner of
+the station and admins: also its state, status and telemetry), and `/stations/{id}/rejected`, the
+messages refused from a station (owner and admin)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from sqlalchemy import func, select
 
-from cloud_bridge.api.config import Role
-from cloud_bridge.api.deps import CurrentUser, DbSession, PageParams, User, require_role
+from cloud_bridge.api.config import ApiSettings, Role
+from cloud_bridge.api.deps import CurrentUser, DbSession, PageParams, User, get_settings, require_role
 from cloud_bridge.api.schemas import Listing, RejectedOut, StationOut
 from cloud_bridge.store import RejectedMessage, Station
+from cloud_bridge.store.models import StationCredential
 from edge.protocol.models import STATION_ID_PATTERN
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -20,9 +22,23 @@ router = APIRouter(prefix="/stations", tags=["stations"])
 StationId = Annotated[str, Path(pattern=STATION_ID_PATTERN, description="station id")]
 
 
-def station_out(row: Station, user: User) -> StationOut:
+Settings = Annotated[ApiSettings, Depends(get_settings)]
+
+
+def is_online(row: Station, now_utc: datetime, window_s: float) -> bool:
+    """Heard within `window_s` and not saying (or having its last will say) that it is offline."""
+    if row.state is None or row.state == "offline":
+        return False
+    return now_utc - row.last_seen_utc <= timedelta(seconds=window_s)
+
+
+def station_out(row: Station, user: User, settings: ApiSettings, enrolled: bool = False) -> StationOut:
     """A station as `user` may see it: private fields only for its owner and admins."""
+    telemetry = row.telemetry_json or {}
     out = StationOut(
+        online=is_online(row, datetime.now(UTC), settings.online_window_s),
+        enrolled=enrolled,
+        time_quality=telemetry.get("time_quality"),
         station_id=row.station_id,
         created_utc=row.created_utc,
         last_seen_utc=row.last_seen_utc,
@@ -39,21 +55,37 @@ def station_out(row: Station, user: User) -> StationOut:
 
 
 @router.get("", response_model=Listing[StationOut])
-def list_stations(session: DbSession, user: CurrentUser, page: PageParams) -> Listing[StationOut]:
-    """All stations by id."""
+def list_stations(
+    session: DbSession, user: CurrentUser, page: PageParams, settings: Settings
+) -> Listing[StationOut]:
+    """All stations by id, with their online state and time quality."""
     total = session.scalar(select(func.count()).select_from(Station))
-    rows = session.scalars(select(Station).order_by(Station.station_id).limit(page.limit).offset(page.offset))
+    rows = list(
+        session.scalars(select(Station).order_by(Station.station_id).limit(page.limit).offset(page.offset))
+    )
+    enrolled = set(
+        session.scalars(
+            select(StationCredential.station_id).where(
+                StationCredential.station_id.in_([r.station_id for r in rows])
+            )
+        )
+    )
     return Listing(
-        total=total, limit=page.limit, offset=page.offset, items=[station_out(r, user) for r in rows]
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        items=[station_out(r, user, settings, r.station_id in enrolled) for r in rows],
     )
 
 
 @router.get("/{station_id}", response_model=StationOut, responses={404: {"description": "no such station"}})
-def get_station(station_id: StationId, session: DbSession, user: CurrentUser) -> StationOut:
+def get_station(
+    station_id: StationId, session: DbSession, user: CurrentUser, settings: Settings
+) -> StationOut:
     row = session.get(Station, station_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no station {station_id!r}")
-    return station_out(row, user)
+    return station_out(row, user, settings, session.get(StationCredential, station_id) is not None)
 
 
 @router.get(
