@@ -1,15 +1,22 @@
-"""`skytrail demo`: the main job, on one machine. It simulates a multi-station meteor event
-(stations, cameras, stars, the meteor, a satellite and an aircraft), runs each station's
-processing on the frames (C detector, automatic calibration on the stars, positions,
-photometry, data products and the wire-contract report), hands the reports to the bridge's
-solver (correlation, trajectory with Monte Carlo, orbit, shower), and prints the solution
-beside the simulator's truth, with a max-pixel image of every camera.
+"""`skytrail demo`: the main job, the whole network on one machine.
+
+It simulates a batch of meteors (a real shower's, and a sporadic one) seen by three stations of
+four cameras each, with a satellite and an aircraft crossing the fields; starts the bridge
+(`skytrail bridge serve`: embedded MQTT broker, SQLite, REST API and web pages) and one station
+supervisor per station (`skytrail station run`), whose cameras replay the simulated frames
+through the real station pipeline (C detector, calibration, measurement, classification,
+products) and the real uplink (outbox, MQTT); the bridge ingests the reports, correlates and
+solves them. The demo prints each solved event beside the simulator's truth and the address of
+the web pages, and keeps everything running until stopped (`--once`: stop after the batch).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +25,8 @@ from PIL import Image, ImageDraw
 METEOR_COLOUR = (255, 60, 60)
 STAR_COLOUR = (80, 200, 255)
 DISTRACTOR_COLOUR = (255, 200, 0)
+EVENT_SPACING_S = 90.0  # simulated time between the meteors of a batch
+MATCH_TOLERANCE_S = 5.0  # a solved orbit belongs to the simulated meteor that began this close
 
 
 def register(parser: argparse.ArgumentParser, name: str) -> None:
@@ -26,96 +35,170 @@ def register(parser: argparse.ArgumentParser, name: str) -> None:
     )
     parser.add_argument("--stations", type=int, default=3)
     parser.add_argument("--cameras", type=int, default=4)
+    parser.add_argument("--events", type=int, default=3, help="meteors in the batch (the last is sporadic)")
     parser.add_argument("--shower", default="PER")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--binning", type=int, default=2, help="sensor binning (1 = full 1920x1080)")
     parser.add_argument(
-        "--once", action="store_true", help="stop after the first event (the default for now)"
+        "--settle", type=float, default=8.0, help="bridge: seconds without reports before solving"
     )
+    parser.add_argument("--timeout", type=float, default=900.0, help="give up waiting for orbits after this")
+    parser.add_argument("--once", action="store_true", help="stop after the batch is solved")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from skytrail.network import Network
+
+    started = time.perf_counter()
+    print(
+        f"Simulating {args.events} meteors ({args.shower} and sporadic) over "
+        f"{args.stations} stations x {args.cameras} cameras ..."
+    )
+    truths = simulate_batch(args)
+    overview = montage([draw_camera(args.out / "e01", c) for c in truths[0]["cameras"]], columns=args.cameras)
+    overview.save(args.out / "overview.png")
+    for k, truth in enumerate(truths, 1):
+        print(f"Meteor {k}:\n" + summary_text(truth))
+    print(
+        f"Simulated in {time.perf_counter() - started:.0f} s. Truth: {args.out}/eNN/truth.json; "
+        f"first meteor's cameras: {args.out / 'overview.png'}"
+    )
+    net = Network(args.out / "network", station_specs(truths, args.out), settle_s=args.settle)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        print("\nStarting the bridge (embedded MQTT broker, SQLite, REST API, web pages) ...")
+        net.start_bridge()
+        print(f"  web pages: {net.web_url}   MQTT: 127.0.0.1:{net.mqtt_port}   database: {net.db_url}")
+        print(f"Starting {len(net.stations)} stations (their cameras replay the simulated frames) ...")
+        net.start_stations()
+        print(f"  logs: {net.workdir / 'logs'}; station data: {net.workdir / 'stations'}/<station>/")
+        for sid, port in net.station_web_ports.items():
+            print(f"  {sid}'s local page: http://127.0.0.1:{port}/")
+        orbits = wait_for_orbits(net, truths, args.timeout, stop)
+        print(solution_text(truths, orbits))
+        print(
+            f"\nWeb pages: {net.web_url} (network); stations' own pages: "
+            + ", ".join(f"http://127.0.0.1:{p}/" for p in net.station_web_ports.values())
+        )
+        if not args.once:
+            print("The network keeps running; Ctrl-C stops it.")
+            stop.wait()
+    finally:
+        print("Stopping the stations and the bridge ...")
+        net.stop()
+    return 0 if orbits else 1
+
+
+def simulate_batch(args: argparse.Namespace) -> list[dict]:
+    """Render the batch's meteors into OUT/eNN/ (one simulated event each); their truths in order."""
     from edge.sim.config import Scenario, default_network
     from edge.sim.event import simulate_event
 
-    scenario = Scenario(
-        seed=args.seed,
-        stations=default_network(args.stations, args.cameras, binning=args.binning),
-        meteor={"shower": args.shower},
-        distractors={"satellites": 1, "aircraft": 1},
-    )
-    started = time.perf_counter()
-    print(f"Simulating a {args.shower} meteor over {args.stations} stations x {args.cameras} cameras ...")
-    truth = simulate_event(scenario, args.out)
-    images = [draw_camera(args.out, camera) for camera in truth["cameras"]]
-    overview = montage(images, columns=args.cameras)
-    overview.save(args.out / "overview.png")
-    print(summary_text(truth, time.perf_counter() - started))
-    print(f"Truth: {args.out / 'truth.json'}; frames: {args.out}/<station>/<camera>.npz")
-    print(f"Images: {args.out / 'overview.png'} and one PNG per camera in {args.out}/<station>/")
-    print("\nEach station processes its frames (detect, calibrate, measure, products) ...")
-    solutions = process_and_solve(args.out)
-    print(solution_text(truth, solutions))
-    return 0 if any(s.ok for s in solutions) else 1
+    stations = default_network(args.stations, args.cameras, binning=args.binning)
+    truths: list[dict] = []
+    t0 = None
+    for k in range(args.events):
+        sporadic = args.events > 1 and k == args.events - 1
+        utc = None if t0 is None else datetime.fromtimestamp(t0 + k * EVENT_SPACING_S, UTC).isoformat()
+        scenario = Scenario(
+            seed=args.seed * 100 + k,
+            utc=utc,
+            stations=stations,
+            meteor={"shower": None} if sporadic else {"shower": args.shower},
+            distractors={"satellites": 1, "aircraft": 1},
+        )
+        truth = simulate_event(scenario, args.out / f"e{k + 1:02d}")
+        if t0 is None:
+            t0 = float(truth["t_start_unix"]) + scenario.margin_s
+        truths.append(truth)
+    return truths
 
 
-def process_and_solve(out: Path) -> list:
-    """Run the stations' processing on the simulated recordings, then the bridge's solver."""
-    import numpy as np
+def station_specs(truths: list[dict], out: Path) -> list:
+    """Per station, its place and each camera's recordings over the batch, in time order."""
+    from skytrail.network import StationSpec
 
-    from cloud_bridge.solve import solve_reports
-    from edge.process import process_directory
-    from edge.protocol import decode_payload
-
-    products = out / "products"
-    results = process_directory(out, products)
-    reports = []
-    for result in results:
-        if result.get("status") == "ok" and result.get("files", {}).get("json"):
-            reports.append(decode_payload(Path(result["files"]["json"]).read_bytes(), "obs"))
-        elif result.get("status") != "ok":
-            print(f"  {result.get('file', '?')}: {result.get('status')} ({result.get('reason', '')})")
-    print(f"  {len(reports)} observation reports in {products}/<station>/<camera>/")
-    print("The bridge correlates the reports and solves the event ...")
-    return solve_reports(reports, rng=np.random.default_rng(1))
+    specs: dict[str, StationSpec] = {}
+    for k, truth in enumerate(truths, 1):
+        sites = {s["station_id"]: s for s in truth["scenario"]["stations"]}
+        for cam in truth["cameras"]:
+            sid = cam["station_id"]
+            site = sites[sid]
+            spec = specs.setdefault(
+                sid, StationSpec(sid, site["lat_deg"], site["lon_deg"], site["height_m"], {})
+            )
+            spec.recordings.setdefault(cam["camera_id"], []).append(out / f"e{k:02d}" / cam["file"])
+    return list(specs.values())
 
 
-def solution_text(truth: dict, solutions: list) -> str:
-    """The solved events against the simulator's truth."""
-    import numpy as np
+def wait_for_orbits(net, truths: list[dict], timeout_s: float, stop: threading.Event) -> list:
+    """Poll the bridge's database until every simulated meteor has a stored orbit (or time is up)."""
+    from cloud_bridge.store import Store
+    from cloud_bridge.store.models import Observation
+
+    store = Store(net.db_url)
+    wanted = len(truths)
+    deadline = time.monotonic() + timeout_s
+    last_print = 0.0
+    orbits: list = []
+    try:
+        while time.monotonic() < deadline and not stop.is_set():
+            orbits = store.orbits()
+            n_obs = store.count(Observation)
+            if len(orbits) >= wanted:
+                break
+            dead = net.check_alive()
+            if dead:
+                raise RuntimeError(f"stopped unexpectedly: {', '.join(dead)} (see {net.workdir / 'logs'})")
+            if time.monotonic() - last_print > 15:
+                last_print = time.monotonic()
+                print(f"  ... {n_obs} observations stored, {len(orbits)} of {wanted} orbits solved so far")
+            stop.wait(2.0)
+    finally:
+        store.close()
+    return orbits
+
+
+def solution_text(truths: list[dict], orbits: list) -> str:
+    """Each simulated meteor against the orbit the bridge stored for it (matched by begin time)."""
     from astropy.coordinates import angular_separation
 
-    if not solutions:
-        return "No multi-station event was found among the reports."
-    m = truth["meteor"]
-    asked = m["radiant_geocentric"]
-    lines = []
-    for s in solutions:
-        if not s.ok:
-            lines.append(f"Event of {', '.join(s.station_ids)}: not solved ({s.failure_reason})")
+    if not orbits:
+        return "No event was solved."
+    lines = ["\nSolved events against the truth:"]
+    for k, truth in enumerate(truths, 1):
+        m = truth["meteor"]
+        t_true = datetime.fromisoformat(m["begin"]["utc"].replace("Z", "+00:00"))
+        found = [o for o in orbits if abs((o.begin_utc - t_true).total_seconds()) < MATCH_TOLERANCE_S]
+        if not found:
+            lines.append(f"Meteor {k} ({m['shower'] or 'sporadic'}, {t_true:%H:%M:%S}): not solved")
             continue
-        o, t = s.orbit, s.trajectory
-        a, b = np.radians([o.ra_g_deg, o.dec_g_deg]), np.radians([asked["ra_deg"], asked["dec_deg"]])
+        o = found[0]
+        asked = m["radiant_geocentric"]
+        a = np.radians([o.ra_g_deg, o.dec_g_deg])
+        b = np.radians([asked["ra_deg"], asked["dec_deg"]])
         error = float(np.degrees(angular_separation(a[0], a[1], b[0], b[1])))
-        sigma = s.orbit_sigma.get("radiant_deg", float("nan"))
+        sigma = f"{o.sigma_radiant_deg:.3f}" if o.sigma_radiant_deg is not None else "?"
         lines += [
-            f"Solved from {', '.join(s.station_ids)} in {s.solve_s:.2f} s "
-            f"(residual {t.residual_rms_arcmin:.2f} arcmin, {t.mc.n_runs if t.mc else 0} Monte Carlo runs):",
+            f"Meteor {k} ({m['shower'] or 'sporadic'}, began {t_true:%H:%M:%S} UTC):",
             radiant_line(
                 "geocentric radiant solved",
                 {"ra_deg": o.ra_g_deg, "dec_deg": o.dec_g_deg, "v_g_kms": o.v_g_kms},
             ),
             radiant_line("truth", asked),
-            f"  radiant error {error:.3f} deg (1-sigma {sigma:.3f}), "
-            f"v_g error {o.v_g_kms - asked['v_g_kms']:+.2f} km/s",
-            f"  begin {t.begin['height_m'] / 1e3:.1f} km (truth {m['begin']['height_m'] / 1e3:.1f}), "
-            f"end {t.end['height_m'] / 1e3:.1f} km; "
-            f"orbit a {o.a_au:.2f} AU, e {o.e:.3f}, i {o.i_deg:.2f} deg, q {o.q_au:.4f} AU",
-            f"  shower: {s.shower.code + ' (' + s.shower.name + ')' if s.shower else 'sporadic'} "
-            f"(simulated: {m['shower'] or 'sporadic'})",
+            f"  radiant error {error:.3f} deg (1-sigma {sigma}), "
+            f"v_g error {o.v_g_kms - asked['v_g_kms']:+.2f} km/s; "
+            f"orbit a {_num(o.a_au)} AU, e {_num(o.e, 3)}, i {_num(o.i_deg)} deg",
+            f"  shower: {o.shower_code or 'sporadic'} (simulated: {m['shower'] or 'sporadic'})",
         ]
     return "\n".join(lines)
+
+
+def _num(v: float | None, decimals: int = 2) -> str:
+    return "?" if v is None else f"{v:.{decimals}f}"
 
 
 def draw_camera(out: Path, camera: dict) -> Image.Image:
@@ -176,32 +259,25 @@ def radiant_line(label: str, r: dict) -> str:
     return f"  {label:<27} RA {r['ra_deg']:8.3f}  Dec {r['dec_deg']:+8.3f}  v_g {r['v_g_kms']:.2f} km/s"
 
 
-def summary_text(truth: dict, seconds: float) -> str:
+def summary_text(truth: dict) -> str:
     m = truth["meteor"]
     back = m["radiant_from_state"]
     lines = [
-        f"Meteor: {m['shower'] or 'sporadic'} at {m['begin']['utc']}, "
+        f"  {m['shower'] or 'sporadic'} at {m['begin']['utc']}, "
         f"solar longitude {m['solar_longitude_deg']:.2f} deg",
         radiant_line("geocentric radiant asked", m["radiant_geocentric"]),
         radiant_line("recomputed from the track", back)
         + f"  (zenith attraction {back['zenith_attraction_deg']:.3f} deg)",
         f"  begin {m['begin']['height_m'] / 1e3:.1f} km, end {m['end']['height_m'] / 1e3:.1f} km, "
         f"{m['duration_s']:.2f} s, v_init {m['v_init_ecef_kms']:.2f} km/s (Earth-fixed)",
-        "Cameras:",
     ]
     for cam in truth["cameras"]:
         seen = [f["meteor"] for f in cam["frames"] if f["meteor"] and f["meteor"]["in_frame"]]
-        where = ""
         if seen:
-            first, last = seen[0], seen[-1]
             peak = min(f["apparent_mag"] for f in seen)
-            where = (
-                f" from ({first['x_px']:.0f},{first['y_px']:.0f})"
-                f" to ({last['x_px']:.0f},{last['y_px']:.0f}) px, peak apparent mag {peak:+.1f}"
+            lines.append(
+                f"  {cam['station_id']}/{cam['camera_id']}: meteor in {len(seen)} of {len(cam['frames'])} "
+                f"frames, peak apparent mag {peak:+.1f}, "
+                f"{len(cam['stars_mid_frame']['stars'])} catalogue stars"
             )
-        lines.append(
-            f"  {cam['station_id']}/{cam['camera_id']}: {len(cam['frames'])} frames, "
-            f"{len(cam['stars_mid_frame']['stars'])} catalogue stars, meteor in {len(seen)} frames{where}"
-        )
-    lines.append(f"Simulated in {seconds:.1f} s.")
     return "\n".join(lines)

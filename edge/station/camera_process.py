@@ -5,21 +5,26 @@ do.
 Inputs: the camera's `[[camera]]` table (`edge.station.config`), its backend from
 `edge.camera.factory.open_camera` (time quality from `edge.timing.quality.TimeQualityMonitor`, or
 simulated for `[time] source = "simulated"`), the sky mask `<data_dir>/masks/<camera_id>.png`
-(white = sky) if present. Outputs: `(camera_info, Event)` to the extractor's socket
+(white = sky) if present. The per-frame work is `LiveDetector`: the detector, restarted when the frame
+times jump, and the star stack (`edge.station.star_stack`) that each event takes along for its
+calibration. Outputs: `(camera_info, Event)` to the extractor's socket
 (`EventSender`: a background thread that reconnects and holds events meanwhile), heartbeats with
 frame counters to the supervisor (`edge.station.link`), `state/cameras/<id>/latest.png` about once
 a minute and on a `capture_test_frame` command.
 
 `camera_info` tells the extractor how to measure the events: ids, frame size, frame rate, exposure
 and the nominal camera model (the configured pointing and lens; for a simulated camera without one
-its simulated night's nominal model, for a replay its recording's).
+its simulated night's nominal model, for a replay its recording's), and `star_stack`
+(`edge.process.StarStack.to_info()`) when there is one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
+import tempfile
 import threading
 import time
 from collections import deque
@@ -35,10 +40,28 @@ from edge.station.link import ChildLink, setup_child_logging
 log = logging.getLogger(__name__)
 
 MAX_HELD_EVENTS = 256  # events held here while the extractor is down; more are counted as dropped
+MAX_HELD_BYTES = 256 * 1024**2  # ... and their arrays' bytes (a 1080p event with its star stack: ~34 MB)
+
+
+def item_bytes(item: tuple) -> int:
+    """Bytes of the arrays of an `(info, event)` item (the star stack counted with each event)."""
+    import dataclasses
+
+    info, event = item
+    n = sum(v.nbytes for v in (info.get("star_stack") or {}).values() if isinstance(v, np.ndarray))
+    return n + sum(
+        v.nbytes for f in dataclasses.fields(event) if isinstance(v := getattr(event, f.name), np.ndarray)
+    )
 
 
 def events_socket(data_dir: Path) -> Path:
-    return Path(data_dir) / "state" / "extractor.sock"
+    """The extractor's socket: in the data dir, or in the temporary dir when that path would be too
+    long for a Unix socket (108 bytes on Linux), named after the data dir so stations don't share."""
+    path = Path(data_dir).resolve() / "state" / "extractor.sock"
+    if len(os.fsencode(path)) < 100:
+        return path
+    digest = hashlib.sha256(os.fsencode(path)).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"skytrail-extractor-{digest}.sock"
 
 
 class EventSender:
@@ -52,20 +75,24 @@ class EventSender:
         self._stop = False
         self.sent = 0
         self.dropped = 0
+        self._bytes = 0
         self._thread = threading.Thread(target=self._run, name="event-sender", daemon=True)
         self._thread.start()
 
     def put(self, item: tuple) -> None:
+        size = item_bytes(item)
         with self._cond:
-            if len(self._items) >= MAX_HELD_EVENTS:
+            if len(self._items) >= MAX_HELD_EVENTS or (self._items and self._bytes + size > MAX_HELD_BYTES):
                 self.dropped += 1
                 log.error(
-                    "camera=%s event=event_dropped reason=extractor unreachable, %d events held",
+                    "camera=%s event=event_dropped reason=extractor unreachable, %d events (%d MB) held",
                     self.camera_id,
                     len(self._items),
+                    self._bytes // 1024**2,
                 )
                 return
-            self._items.append(item)
+            self._items.append((item, size))
+            self._bytes += size
             self._cond.notify()
 
     @property
@@ -91,7 +118,7 @@ class EventSender:
                     self._cond.wait(1.0)
                 if self._stop:
                     break
-                item = self._items[0]
+                item, size = self._items[0]
             try:
                 if conn is None:
                     conn = Client(self.address, family="AF_UNIX")
@@ -104,6 +131,7 @@ class EventSender:
                 continue
             with self._cond:
                 self._items.popleft()
+                self._bytes -= size
                 self.sent += 1
         if conn is not None:
             conn.close()
@@ -169,6 +197,93 @@ def write_latest(data_dir: Path, camera_id: str, image: np.ndarray) -> Path:
     return path
 
 
+class LiveDetector:
+    """The camera process's per-frame work, apart from the camera: the C detector, the star stack
+    (`edge.station.star_stack`) and the restart of both when the frame times jump.
+
+    `feed(image, frame_index, t_unix)` returns the events ready to go, each with the star stack to
+    calibrate it on. A jump of the frame time by more than `restart_gap_s` forward (a paused camera,
+    the next file of a replayed playlist), or any step back in time or frame index, flushes the
+    detector (its events go out with the stack from before the jump), and starts a new detector
+    and star stack: the old background belongs to another sky. While the star stack holds fewer
+    than `min_stack_frames` frames (just after a start or such a restart) an event is held for at
+    most `hold_frames` frames so that the stack can grow past it; once a whole run is stacked
+    nothing is held.
+    """
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        det_cfg,
+        sky_mask: np.ndarray | None,
+        *,
+        restart_gap_s: float = 5.0,
+        stack_frames: int = 256,
+        stack_refresh_s: float = 120.0,
+        min_stack_frames: int = 64,
+        hold_frames: int = 60,
+    ) -> None:
+        from edge.station.star_stack import StarStacker
+
+        self.width, self.height, self.det_cfg, self.sky_mask = width, height, det_cfg, sky_mask
+        self.restart_gap_s = float(restart_gap_s)
+        self.min_stack_frames = int(min_stack_frames)
+        self.hold_frames = int(hold_frames)
+        self.stacker = StarStacker(width, height, stack_frames, stack_refresh_s)
+        self.detector = self._new_detector()
+        self.restarts = 0
+        self.last_t: float | None = None
+        self.last_index: int | None = None
+        self._held: list[tuple[int, object]] = []  # (frames seen when held, event)
+        self._seen = 0
+
+    def _new_detector(self):
+        from edge.detect.detector import Detector
+
+        return Detector(self.width, self.height, self.det_cfg, sky_mask=self.sky_mask)
+
+    def feed(self, image: np.ndarray, frame_index: int, t_unix: float) -> list[tuple]:
+        """One frame in; `(event, star_stack)` pairs out. ValueError for a frame the detector refuses
+        (wrong size)."""
+        out: list[tuple] = []
+        if self.last_t is not None and (
+            t_unix - self.last_t > self.restart_gap_s
+            or t_unix <= self.last_t
+            or frame_index <= self.last_index
+        ):
+            out += self.flush()
+            log.info(
+                "event=background_restart gap_s=%.3f index_step=%d",
+                t_unix - self.last_t,
+                frame_index - self.last_index,
+            )
+            self.detector = self._new_detector()
+            self.stacker.reset()
+            self.restarts += 1
+        events = self.detector.process(image, t_unix, frame_index)
+        self.last_t, self.last_index = t_unix, frame_index
+        self._seen += 1
+        self.stacker.add(image, frame_index, t_unix)
+        for ev in events:
+            self.stacker.exclude(ev)
+            self._held.append((self._seen, ev))
+        ready = self.stacker.n_frames >= self.min_stack_frames or self.stacker.frames_wanted == 0
+        while self._held and (ready or self._seen - self._held[0][0] >= self.hold_frames):
+            out.append((self._held.pop(0)[1], self.stacker.current()))
+        return out
+
+    def flush(self) -> list[tuple]:
+        """Every event still open or held, with the star stack as it is now."""
+        for ev in self.detector.flush():
+            self.stacker.exclude(ev)
+            self._held.append((self._seen, ev))
+        stack = self.stacker.current()
+        out = [(ev, stack) for _, ev in self._held]
+        self._held.clear()
+        return out
+
+
 def _time_quality_provider(cfg: StationConfig):
     if cfg.time.source == "simulated":
         from edge.camera.backend import simulated_time_quality
@@ -213,7 +328,7 @@ def run_camera(config_path: str, camera_id: str, conn: Connection, verbose: bool
 def _capture(cfg: StationConfig, cam: CameraSection, link: ChildLink, stats: dict) -> None:
     from edge.camera.backend import CameraError, CameraTimeError, CameraTimeout, EndOfStream
     from edge.camera.factory import open_camera
-    from edge.detect.detector import Detector, DetectorConfig
+    from edge.detect.detector import DetectorConfig
     from edge.process import detector_config_for
 
     data_dir = cfg.data_dir
@@ -233,7 +348,18 @@ def _capture(cfg: StationConfig, cam: CameraSection, link: ChildLink, stats: dic
     except ValueError as exc:
         mask, mask_msg = None, f"sky mask ignored: {exc}"
         log.error("camera=%s event=mask_ignored reason=%s", cam.id, exc)
-    detector = Detector(info.width_px, info.height_px, det_cfg, sky_mask=mask)
+    cap = cfg.capture
+    live = LiveDetector(
+        info.width_px,
+        info.height_px,
+        det_cfg,
+        mask,
+        restart_gap_s=cap.restart_after_gap_s,
+        stack_frames=cap.star_stack_frames,
+        stack_refresh_s=cap.star_stack_refresh_s,
+        min_stack_frames=cap.star_stack_min_frames,
+        hold_frames=cap.hold_frames,
+    )
     camera_info = {
         "station_id": cfg.station.id,
         "camera_id": cam.id,
@@ -253,6 +379,22 @@ def _capture(cfg: StationConfig, cam: CameraSection, link: ChildLink, stats: dic
         info.fps,
         info.model,
     )
+
+    def send(ev, stack) -> None:
+        item = {**camera_info, "time_quality": tq_dump}
+        if stack is not None:
+            item["star_stack"] = stack.to_info()
+        sender.put((item, ev))
+        stats["events_total"] += 1
+        log.info(
+            "camera=%s event=detected kind=%s frames=%d t_unix=%.3f star_stack_frames=%d",
+            cam.id,
+            ev.kind,
+            len(ev.frame_index),
+            float(ev.t_unix[0]),
+            stack.n_frames if stack is not None else 0,
+        )
+
     step = max(1, int(getattr(backend, "_step", 1)))  # decimating sources skip indices on purpose
     last_index: int | None = None
     last_latest = 0.0
@@ -295,9 +437,8 @@ def _capture(cfg: StationConfig, cam: CameraSection, link: ChildLink, stats: dic
             stats["message"] = str(exc)[:300]
             continue
         except EndOfStream as exc:
-            for ev in detector.flush():
-                sender.put(({**camera_info, "time_quality": tq_dump}, ev))
-                stats["events_total"] += 1
+            for ev, stack in live.flush():
+                send(ev, stack)
             stats.update(state="idle", message=f"source ended: {exc}"[:300])
             log.info("camera=%s event=source_ended", cam.id)
             ended = True
@@ -309,20 +450,13 @@ def _capture(cfg: StationConfig, cam: CameraSection, link: ChildLink, stats: dic
             stats["dropped_frames"] += max(0, (frame.frame_index - last_index) // step - 1)
         last_index = frame.frame_index
         try:
-            events = detector.process(frame.image, frame.utc_unix_s, frame.frame_index)
+            ready = live.feed(frame.image, frame.frame_index, frame.utc_unix_s)
         except ValueError as exc:
             stats["message"] = f"frame skipped: {exc}"[:300]
             continue
-        for ev in events:
-            sender.put(({**camera_info, "time_quality": tq_dump}, ev))
-            stats["events_total"] += 1
-            log.info(
-                "camera=%s event=detected kind=%s frames=%d t_unix=%.3f",
-                cam.id,
-                ev.kind,
-                len(ev.frame_index),
-                float(ev.t_unix[0]),
-            )
+        for ev, stack in ready:
+            send(ev, stack)
+        stats["background_restarts"] = live.restarts
         stats["frames_total"] += 1
         window.append(now)
         while window and now - window[0] > 5.0:
@@ -337,7 +471,7 @@ def _capture(cfg: StationConfig, cam: CameraSection, link: ChildLink, stats: dic
             write_latest(data_dir, cam.id, frame.image)
             last_latest = now
         link.heartbeat(stats)
-    for ev in detector.flush():
-        sender.put(({**camera_info, "time_quality": tq_dump}, ev))
+    for ev, stack in live.flush():
+        send(ev, stack)
     sender.close()
     backend.close()
