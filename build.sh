@@ -26,17 +26,20 @@ install_system_packages() {
     fi
 }
 
+# setup [EXTRAS]: the venv with skytrail and the optional dependency groups EXTRAS (default
+# dev,hardware; the tests add train, TensorFlow, to check the classifier's training end to end)
 setup() {
+    local extras=${1:-dev,hardware}
     install_system_packages
     [ -x "$PY" ] || python3 -m venv "$VENV"
     # Reinstall only when the packaging or the C sources changed.
-    local stamp=$VENV/.skytrail-installed
+    local stamp=$VENV/.skytrail-installed-${extras//,/-}
     local digest
     digest=$(cat pyproject.toml setup.py edge/detect/*.c edge/detect/src/* 2>/dev/null | sha256sum | cut -d' ' -f1)
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
-        log "installing skytrail and its dependencies into $VENV"
+        log "installing skytrail and its dependencies ($extras) into $VENV"
         "$PY" -m pip install -q --upgrade pip setuptools wheel
-        "$PY" -m pip install -q -e ".[dev,hardware]"
+        "$PY" -m pip install -q -e ".[$extras]"
         echo "$digest" >"$stamp"
     fi
 }
@@ -45,7 +48,7 @@ setup() {
 TEST_APT_PACKAGES=(chromium)
 
 run_tests() {
-    setup
+    setup dev,hardware,train
     local saved=("${APT_PACKAGES[@]}")
     APT_PACKAGES=("${TEST_APT_PACKAGES[@]}")
     install_system_packages

@@ -78,8 +78,8 @@ def run_train(args: argparse.Namespace) -> int:
     if len(labels) == 0:
         raise ValueError("no training candidates")
     model, history = train_model(
-        images, labels, depth=args.depth, width=args.width, epochs=args.epochs, batch=args.batch, lr=args.lr,
-        seed=args.seed, init=args.init, max_steps=args.max_steps,
+        images, labels, depth=args.depth, width=args.width, cam_px=args.cam_px, epochs=args.epochs,
+        batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, max_steps=args.max_steps,
     )  # fmt: skip
     rng = np.random.default_rng(args.seed)
     rep = images[rng.permutation(len(images))[: args.representative]]
@@ -101,8 +101,8 @@ def run_train(args: argparse.Namespace) -> int:
         f"train accuracy {history['accuracy'][-1]:.4f}"
     )
     depth = args.depth if args.init is None else f"{args.depth} (fine-tuned from {args.init})"
-    info = {"depth": depth, "width": args.width, "data": data_text, "training": training,
-            "command": command, "figures": figures}  # fmt: skip
+    info = {"depth": depth, "width": args.width, "cam_px": args.cam_px, "data": data_text,
+            "training": training, "command": command, "figures": figures}  # fmt: skip
     write_model_card(out, info)
     print(json.dumps({"model": str(out), "history": history, "figures": figures}, indent=2, default=float))
     return 0
@@ -116,6 +116,8 @@ def register(parser: argparse.ArgumentParser, name: str) -> None:
     )
     p.add_argument("--depth", type=int, choices=(18, 34), default=18)
     p.add_argument("--width", type=int, default=16, help="channels of the first stage (default 16)")
+    p.add_argument("--cam-px", type=int, choices=(4, 8), default=4,
+                   help="size of the last block's map: the Grad-CAM's resolution (default 4)")  # fmt: skip
     p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)

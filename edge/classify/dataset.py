@@ -7,7 +7,7 @@ detector would hand it over: the max-pixel / frame-of-max / mean / std aggregate
 it is seen in (mean and std leave out each pixel's four highest values, as RMS does) and its track
 of centroids (the simulator's truth positions), turned into a crop by
 `edge.classify.preprocess.make_crop`, the same function the station uses. Long tracks (satellites,
-aircraft) give up to two candidates from different stretches. Candidates that would not be
+aircraft) give up to `track_pieces` candidates from different stretches. Candidates that would not be
 detected (peak significance under `MIN_PEAK_SNR`) are dropped.
 
 Classes the simulator has no object for are made here:
@@ -60,9 +60,12 @@ class DataParams:
     lightning_per_night: int = 4
     cloud_per_night: int = 6
     noise_per_night: int = 5
+    track_pieces: int = 2  # candidates cut from different stretches of a long satellite/aircraft track
 
 
-TRAIN_PARAMS = DataParams()
+# Lightning, cloud, noise and extra stretches of long tracks are cut from frames already rendered,
+# so training takes more of them per night at almost no cost (rendering the night is what costs).
+TRAIN_PARAMS = DataParams(lightning_per_night=10, cloud_per_night=12, noise_per_night=12, track_pieces=3)
 HELDOUT_PARAMS = DataParams(
     meteor_peak_mag_range=(-3.0, 4.5),
     meteor_frames_range=(3, 60),
@@ -95,15 +98,16 @@ def aggregate(frames: np.ndarray, lo: int, hi: int, x_px, y_px, bg_frames: int =
     n, h, w = frames.shape
     x = np.asarray(x_px, float)
     y = np.asarray(y_px, float)
-    half = 0.5 * (max(np.ptp(x), np.ptp(y)) + 2 * MARGIN_PX) + CROP_PX * max(
-        1, math.ceil((max(np.ptp(x), np.ptp(y)) + 2 * MARGIN_PX) / CROP_PX)
-    )
+    # the crop (side CROP_PX * scale, centred on the track's extent) plus 2 px for its rounding
+    half = 0.5 * CROP_PX * max(1, math.ceil((max(np.ptp(x), np.ptp(y)) + 2 * MARGIN_PX) / CROP_PX)) + 2
     cx, cy = 0.5 * (x.min() + x.max()), 0.5 * (y.min() + y.max())
     r0, r1 = max(0, int(cy - half)), min(h, int(cy + half) + 1)
     c0, c1 = max(0, int(cx - half)), min(w, int(cx + half) + 1)
     win = frames[lo : hi + 1, r0:r1, c0:c1]
     bg = frames[max(0, lo - bg_frames) : hi + 1, r0:r1, c0:c1].astype(np.float32)
-    keep = np.sort(bg, axis=0)[: max(2, bg.shape[0] - TOP_LEFT_OUT)]
+    n_keep = max(2, bg.shape[0] - TOP_LEFT_OUT)
+    # the n_keep lowest values per pixel (a partition finds the same set as a full sort, faster)
+    keep = np.partition(bg, n_keep - 1, axis=0)[:n_keep] if n_keep < bg.shape[0] else bg
     max_pixel = np.zeros((h, w), np.uint8)
     max_frame = np.zeros((h, w), np.uint16)
     mean = np.zeros((h, w), np.float32)
@@ -207,7 +211,7 @@ def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, 
         pieces = [(0, f.size)]
         if obj.kind in ("satellite", "aircraft", "insect") and f.size > MAX_WINDOW_FRAMES // 2:
             pieces = []
-            for _ in range(2 if obj.kind != "insect" else 1):
+            for _ in range(params.track_pieces if obj.kind != "insect" else 1):
                 length = int(rng.integers(8, min(MAX_WINDOW_FRAMES, f.size) + 1))
                 start = int(rng.integers(0, f.size - length + 1))
                 pieces.append((start, start + length))

@@ -11,6 +11,8 @@ float model (.keras) beside the .tflite; without them they are None.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 from pathlib import Path
 
@@ -80,7 +82,9 @@ def _float_outputs(model_path: Path, images: np.ndarray):
     from edge.classify.runtime import _interpreter_class
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    interp = _interpreter_class()(model_content=converter.convert(), num_threads=1)
+    with contextlib.redirect_stdout(sys.stderr):  # the converter prints; keep stdout for --json
+        content = converter.convert()
+    interp = _interpreter_class()(model_content=content, num_threads=1)
     interp.allocate_tensors()
     return logits, interp
 

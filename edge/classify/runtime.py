@@ -9,11 +9,15 @@ holds the dense layer's weights W (K, C) and the class names.
 
 Grad-CAM for class c in closed form (global average pooling then one dense layer): the gradient of
 the logit with respect to A[:, :, k] is W[k, c] / (h w) everywhere, so the map is
-ReLU(sum_k W[k, c] A[:, :, k]), normalised to 1. It is upsampled to the crop and, as a soft prior
-(`CAM_FLOOR`), multiplied by the normalised first-conv energy (sum over channels of F above each
-channel's median, i.e. above the background's response); the fused map's peak is the meteor's most
-probable pixel (given in crop and frame pixels) and the box where it exceeds half its peak is the
-region of interest.
+ReLU(sum_k W[k, c] A[:, :, k]), normalised to 1. As in Peña-Asensio et al., the coarse Grad-CAM of
+the last layer says where the evidence for the class lies and the first layer's activations give
+the full-resolution detail: the Grad-CAM is upsampled to the crop and, as a soft prior
+(`CAM_FLOOR`), multiplied by the normalised first-conv energy: each channel's excess over its median
+(its response to the background), summed with the channel weights `first_conv_w` stored with the
+model (fitted at export, non-negative least squares, so that the energy reproduces the crop's
+brightness channel: a channel that answers noise texture or edges gets little weight; equal weights
+when a model has none). The fused map's peak is the meteor's most probable pixel (given in crop and
+frame pixels) and the box where it exceeds half its peak is the region of interest.
 
 Robustness: a missing, corrupt or wrongly shaped model never raises into the station: `classify`
 returns a `Classification` with label "unclassified" and the reason (also in `Classifier.status`).
@@ -36,9 +40,10 @@ from edge.protocol.models import Classification, ClassLabel, PeakPixel
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default.tflite"
 # The Grad-CAM enters the fusion as (CAM_FLOOR + (1 - CAM_FLOOR) * cam): a soft prior, because the
-# 4x4 map of the small default model often peaks beside the trail (held-out median distance of the
-# fused peak from the track: 23 px with the bare CAM, 4.7 px with 0.5, 3.5 px with first-conv alone).
-CAM_FLOOR = 0.5
+# 4x4 map of the small default model often peaks beside the trail, at the crop's edge (median distance
+# of the fused peak from the track on training candidates: 19 px with the bare CAM, 1.0 px with a
+# floor of 0.5, 0.87 px with 0.75, 0.85 px with first-conv alone).
+CAM_FLOOR = 0.75
 
 
 def _interpreter_class():
@@ -54,7 +59,11 @@ def _interpreter_class():
 
 @dataclass
 class Result:
-    """A classification with its maps (for products: the PNG shows the Grad-CAM overlay)."""
+    """A classification with its maps: what the station needs for the report and the products.
+
+    `classification` goes into the observation report; `fused` (the saliency map) with `crop` (where
+    the map lies in the frame) is what `edge.products.png.render_overview(classification=...)` draws.
+    When the event could not be classified only `classification` (label "unclassified", reason) is set."""
 
     classification: Classification
     probabilities: np.ndarray | None = None  # (C,)
@@ -62,6 +71,7 @@ class Result:
     fused: np.ndarray | None = None  # (64, 64) Grad-CAM x first-conv energy, 0..1
     peak_crop_px: tuple[float, float] | None = None  # (x, y) in crop pixels
     roi_frame_px: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in frame pixels
+    crop: Crop | None = None  # the input and its place in the frame (None for a bare image or no crop)
 
 
 def gradcam_closed_form(last_block: np.ndarray, dense_w: np.ndarray, class_index: int) -> np.ndarray:
@@ -82,15 +92,21 @@ def upsample(cam: np.ndarray, size: int = CROP_PX) -> np.ndarray:
     return map_coordinates(cam.astype(np.float32), [gy, gx], order=1, mode="nearest")
 
 
+def first_conv_excess(first_conv: np.ndarray) -> np.ndarray:
+    """Each first-conv channel's response above its response to the background (its median): (64, 64, k)."""
+    f = np.asarray(first_conv, np.float32)
+    return np.maximum(f - np.median(f.reshape(-1, f.shape[-1]), axis=0), 0.0)
+
+
 def fuse(
-    cam: np.ndarray, first_conv: np.ndarray
+    cam: np.ndarray, first_conv: np.ndarray, channel_w: np.ndarray | None = None
 ) -> tuple[np.ndarray, tuple[float, float], tuple[int, int, int, int]]:
-    """Fuse an upsampled Grad-CAM (64, 64) with first-conv activations (64, 64, k).
+    """Fuse an upsampled Grad-CAM (64, 64) with first-conv activations (64, 64, k), whose channels are
+    weighted by `channel_w` (k,) (equal weights when None).
 
     Returns (fused map 0..1, peak (x, y) crop px, region of interest (x0, y0, x1, y1) crop px inclusive)."""
-    # what the first layer responds to above its response to the background (each channel's median)
-    f = np.asarray(first_conv, np.float32)
-    energy = np.maximum(f - np.median(f.reshape(-1, f.shape[-1]), axis=0), 0.0).sum(axis=-1)
+    excess = first_conv_excess(first_conv)
+    energy = excess.sum(axis=-1) if channel_w is None else excess @ np.asarray(channel_w, np.float32)
     e_max = energy.max()
     energy = energy / e_max if e_max > 0 else energy
     fused = cam * energy
@@ -126,6 +142,13 @@ class Classifier:
     def ok(self) -> bool:
         return self._interp is not None
 
+    @property
+    def outputs(self) -> dict[str, tuple[tuple[int, ...], type]]:
+        """The model's outputs by name (logits, last_block, first_conv): (shape, dtype); empty if not ok."""
+        if not self.ok:
+            return {}
+        return {name: (tuple(int(v) for v in d["shape"]), d["dtype"]) for name, d in self._out.items()}
+
     def _load(self) -> None:
         path = self.model_path
         if not path.is_file():
@@ -136,6 +159,9 @@ class Classifier:
         with np.load(weights) as f:
             self.dense_w = np.asarray(f["dense_w"], np.float32)
             self.classes = tuple(str(c) for c in f["classes"])
+            self.first_conv_w = (
+                np.asarray(f["first_conv_w"], np.float32).ravel() if "first_conv_w" in f.files else None
+            )
         unknown = [c for c in self.classes if c not in ClassLabel.__members__.values()]
         if unknown:
             raise ValueError(f"classes {unknown} are not labels of the wire contract")
@@ -166,6 +192,9 @@ class Classifier:
                 f"wrong outputs {[tuple(d['shape']) for d in outs]}: need logits (1, {n_classes}), "
                 f"last block (1, h, w, {k}) and first conv (1, 64, 64, k); missing {sorted(missing)}"
             )
+        n_first, w1 = int(found["first_conv"]["shape"][-1]), self.first_conv_w
+        if w1 is not None and (w1.shape != (n_first,) or np.any(w1 < 0) or not w1.any()):
+            raise ValueError(f"first_conv_w is {w1.shape}, expected ({n_first},) non-negative, not all 0")
         self._out = found
         self._interp = interp
 
@@ -206,7 +235,7 @@ class Classifier:
         p /= p.sum()
         c = int(np.argmax(p))
         cam = upsample(gradcam_closed_form(out["last_block"], self.dense_w, c))
-        fused, (px, py), roi = fuse(CAM_FLOOR + (1.0 - CAM_FLOOR) * cam, out["first_conv"])
+        fused, (px, py), roi = fuse(CAM_FLOOR + (1.0 - CAM_FLOOR) * cam, out["first_conv"], self.first_conv_w)
         if isinstance(crop, Crop):
             fx, fy = crop.to_frame(px, py)
             x0, y0 = crop.to_frame(roi[0], roi[1])
@@ -220,17 +249,25 @@ class Classifier:
             model_version=self.model_version,
             peak_pixel=PeakPixel(x_px=float(fx), y_px=float(fy)),
         )
-        return Result(cls, p, cam, fused, (px, py), roi_frame)
+        return Result(cls, p, cam, fused, (px, py), roi_frame, crop if isinstance(crop, Crop) else None)
+
+    def classify_event(self, event: EventLike) -> Result:
+        """Everything the station needs for one detector event, in one call: the `Classification`
+        for the report (`.classification`) and the saliency map with its place in the frame
+        (`.fused`, `.crop`) for the product PNG. Never raises: an event that gives no crop, a model
+        that is unusable or an inference that fails gives an "unclassified" result with the reason."""
+        if not self.ok:
+            return self._unclassified(self.status)
+        try:
+            crop = crop_from_event(event)
+            check_crop(crop.image)  # e.g. NaN in the event's aggregates
+        except (ValueError, TypeError, AttributeError) as exc:
+            return self._unclassified(f"no crop: {exc}")
+        return self.classify_crop(crop)
 
     def classify(self, event: EventLike) -> Classification:
         """The classification of a detector event (unclassified, with the reason, if it cannot be made)."""
-        if not self.ok:
-            return self._unclassified(self.status).classification
-        try:
-            crop = crop_from_event(event)
-        except ValueError as exc:
-            return self._unclassified(f"no crop: {exc}").classification
-        return self.classify_crop(crop).classification
+        return self.classify_event(event).classification
 
     def latency_ms(self, image: np.ndarray, repeats: int = 50) -> float:
         """Median wall time of one int8 inference (model only), milliseconds."""

@@ -7,13 +7,16 @@ from a folder of a station's own labelled events (`load_labelled_folder`).
 The network is a ResNet (18 or 34 layers, basic blocks, configurable width) for the
 (64, 64, 2) crops of `edge.classify.preprocess`: a 3x3 stride-1 stem (its activations are the
 "first-conv" output, full crop resolution, for locating the meteor), four stages of widths
-w, 2w, 4w, 8w each halving the size (to 4x4), global average pooling and one dense layer
-(logits). BatchNorm momentum is 0.9 (far better than Keras' 0.99 on small synthetic sets).
+w, 2w, 4w, 8w each halving the size (to 4x4; with `cam_px=8` the last stage keeps 8x8, so the
+Grad-CAM is twice as fine), global average pooling and one dense layer (logits). BatchNorm
+momentum is 0.9 (far better than Keras' 0.99 on small synthetic sets).
 
 Export (`export_int8`): `TFLiteConverter.from_keras_model` on a model with three outputs
 (logits, last residual block, first conv), int8 weights and activations calibrated on a
 representative set, int8 input and outputs. The dense layer's weights go beside it (.npz) for the
-closed-form Grad-CAM, the float model (.keras) for fine-tuning, and a model card (.md).
+closed-form Grad-CAM, with the first-conv channel weights of the meteor-pixel fusion (fitted on the
+representative set, `fit_first_conv_weights`), the float model (.keras) for fine-tuning, and a
+model card (.md).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 
 from edge.classify.dataset import CLASSES
 from edge.classify.preprocess import CROP_PX, N_CHANNELS, crop_from_event
+from edge.classify.runtime import Classifier
 
 log = logging.getLogger(__name__)
 BN_MOMENTUM = 0.9
@@ -45,13 +49,16 @@ def _tf():
     return tf, keras
 
 
-def build_resnet(depth: int = 18, width: int = 16, n_classes: int = len(CLASSES)):
-    """A Keras ResNet with three outputs: logits, last_block (4x4x8w) and first_conv (64x64xw)."""
+def build_resnet(depth: int = 18, width: int = 16, n_classes: int = len(CLASSES), cam_px: int = 4):
+    """A Keras ResNet with three outputs: logits, last_block (cam_px x cam_px x 8w) and first_conv
+    (64x64xw). `cam_px` (4 or 8) is the last block's map size, the Grad-CAM's resolution."""
     tf, keras = _tf()
     from keras import layers
 
     if depth not in BLOCKS:
         raise ValueError(f"depth {depth} not supported (choose {sorted(BLOCKS)})")
+    if cam_px not in (4, 8):
+        raise ValueError(f"cam_px {cam_px} not supported (choose 4 or 8)")
     if width < 16:
         # TF 2.21's oneDNN kernels corrupt memory (abort) training 8-channel stages on this CPU
         raise ValueError(f"width {width} must be >= 16")
@@ -70,7 +77,7 @@ def build_resnet(depth: int = 18, width: int = 16, n_classes: int = len(CLASSES)
     for s, n_blocks in enumerate(BLOCKS[depth]):
         filters = width * 2**s
         for b in range(n_blocks):
-            stride = 2 if b == 0 else 1
+            stride = 2 if b == 0 and not (s == 3 and cam_px == 8) else 1
             name = f"s{s + 1}b{b + 1}"
             y = conv_bn(x, filters, stride, name + "a")
             y = conv_bn(y, filters, 1, name + "b", relu=False)
@@ -80,7 +87,7 @@ def build_resnet(depth: int = 18, width: int = 16, n_classes: int = len(CLASSES)
     last = layers.Identity(name="last_block")(x)
     pooled = layers.GlobalAveragePooling2D(name="gap")(last)
     logits = layers.Dense(n_classes, name="logits")(pooled)
-    return keras.Model(inputs, [logits, last, first], name=f"resnet{depth}_w{width}")
+    return keras.Model(inputs, [logits, last, first], name=f"resnet{depth}_w{width}_cam{cam_px}")
 
 
 def _augment_np(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -102,6 +109,7 @@ def train_model(
     *,
     depth: int = 18,
     width: int = 16,
+    cam_px: int = 4,
     epochs: int = 10,
     batch: int = 64,
     lr: float = 2e-3,
@@ -115,7 +123,7 @@ def train_model(
     if init is not None:
         model = keras.models.load_model(_keras_path(init), compile=False)
     else:
-        model = build_resnet(depth, width)
+        model = build_resnet(depth, width, cam_px=cam_px)
     trainer = keras.Model(model.input, model.outputs[0])
     counts = np.bincount(labels, minlength=len(CLASSES)).astype(float)
     weights = np.where(counts > 0, np.sqrt(counts.sum() / np.maximum(counts, 1) / len(CLASSES)), 0.0)
@@ -185,8 +193,47 @@ def export_int8(model, representative: np.ndarray, out_path: str | Path) -> Path
     w, b = model.get_layer("logits").get_weights()
     np.savez(out_path.with_suffix(".npz"), dense_w=w.astype(np.float32), dense_b=b.astype(np.float32),
              classes=np.asarray(CLASSES))  # fmt: skip
+    add_first_conv_weights(out_path, rep)
     model.save(out_path.with_suffix(".keras"))
     return out_path
+
+
+def fit_first_conv_weights(model_path: str | Path, crops: np.ndarray, pixels_per_crop: int = 400,
+                           seed: int = 0) -> np.ndarray:  # fmt: skip
+    """Channel weights (k,) for the runtime's first-conv energy: the non-negative least-squares fit of
+    the crops' brightness channel by the int8 model's first-conv excess (`runtime.first_conv_excess`),
+    on `pixels_per_crop` random pixels of each crop. Needs no TensorFlow."""
+    from scipy.optimize import nnls
+
+    from edge.classify.runtime import first_conv_excess
+
+    clf = Classifier(model_path)
+    if not clf.ok:
+        raise ValueError(f"{model_path}: {clf.status}")
+    rng = np.random.default_rng(seed)
+    rows, target = [], []
+    for image in np.asarray(crops, np.float32):
+        e = first_conv_excess(clf.run(image)["first_conv"])
+        e = e.reshape(-1, e.shape[-1])
+        pick = rng.choice(e.shape[0], min(pixels_per_crop, e.shape[0]), replace=False)
+        rows.append(e[pick])
+        target.append(image[..., 0].reshape(-1)[pick])
+    w, _residual = nnls(np.concatenate(rows).astype(np.float64), np.concatenate(target).astype(np.float64))
+    if not w.any():
+        raise ValueError("first-conv channel fit gave all-zero weights (crops without signal?)")
+    return (w / w.sum()).astype(np.float32)
+
+
+def add_first_conv_weights(model_path: str | Path, crops: np.ndarray) -> np.ndarray:
+    """Fit the first-conv channel weights on `crops` and store them (`first_conv_w`) in the model's
+    .npz beside the other arrays. Returns them."""
+    npz = Path(model_path).with_suffix(".npz")
+    with np.load(npz) as f:
+        arrays = {k: f[k] for k in f.files if k != "first_conv_w"}
+    np.savez(npz, **arrays)  # fit without the old weights (the fit reads the first conv, not the fusion)
+    w = fit_first_conv_weights(model_path, crops)
+    np.savez(npz, **arrays, first_conv_w=w)
+    return w
 
 
 def file_sha256(path: str | Path) -> str:
@@ -204,6 +251,7 @@ def write_model_card(model_path: str | Path, info: dict) -> Path:
         "Meteor classifier for Skytrail stations (int8 TFLite, `edge.classify.runtime`).",
         "",
         f"- Architecture: ResNet-{info.get('depth')} (basic blocks), width {info.get('width')}, "
+        f"last block {info.get('cam_px', 4)}x{info.get('cam_px', 4)} (Grad-CAM resolution), "
         f"input {CROP_PX}x{CROP_PX}x{N_CHANNELS} (`edge.classify.preprocess`), outputs logits, "
         "last residual block, first conv.",
         f"- Classes: {', '.join(CLASSES)}.",

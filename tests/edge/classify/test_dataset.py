@@ -54,3 +54,26 @@ def test_meteor_crops_hold_their_track_and_show_motion(night):
     assert len(rising) >= 2 and np.median(rising) > 0.8
     # no track truth for classes without one
     assert np.all(np.isnan(night["track_crop_px"][night["labels"] == CLASSES.index("noise")]))
+
+
+def test_aggregates_near_the_track_give_the_crop_of_whole_frame_aggregates():
+    """`aggregate` works on the crop's neighbourhood only (rendering budget); the crop must be the one
+    the full-frame aggregates give, as the station computes them over the whole frame."""
+    from edge.classify.dataset import TOP_LEFT_OUT, aggregate
+    from edge.classify.preprocess import make_crop
+
+    rng = np.random.default_rng(4)
+    frames = rng.poisson(12.0, (50, 120, 200)).astype(np.uint8)
+    lo, hi = 30, 41
+    for k in range(lo, hi + 1):  # a moving source
+        frames[k, 60 + (k - lo), 40 + 3 * (k - lo)] = 200
+    x = 40 + 3 * np.arange(hi - lo + 1.0)
+    y = 60 + np.arange(hi - lo + 1.0)
+    cand = aggregate(frames, lo, hi, x, y)
+    win = frames[lo : hi + 1]
+    bg = np.sort(frames[max(0, lo - 24) : hi + 1].astype(np.float32), axis=0)[:-TOP_LEFT_OUT]
+    full = make_crop(win.max(0), win.argmax(0), bg.mean(0), bg.std(0), x, y)
+    near = make_crop(cand.max_pixel, cand.max_frame, cand.mean, cand.std, x, y)
+    assert (near.x0_px, near.y0_px, near.scale) == (full.x0_px, full.y0_px, full.scale)
+    np.testing.assert_allclose(near.image, full.image, atol=1e-5)
+    assert near.image[..., 0].max() > 0.5

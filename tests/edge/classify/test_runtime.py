@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from classify_events import line_event as _line_event
 
 from edge.classify.dataset import CLASSES, METEOR
 from edge.classify.evaluate import point_segment_distance
@@ -22,14 +23,16 @@ from edge.protocol.models import Classification, ClassLabel
 HAVE_TF = importlib.util.find_spec("tensorflow") is not None
 needs_tf = pytest.mark.skipif(not HAVE_TF, reason="tensorflow (the [train] extra) is not installed")
 SAMPLE = Path(__file__).parent / "data" / "heldout_sample.npz"
-# Measured on this sample with the shipped model: accuracy 0.78, meteor recall 0.87, precision 0.84
-# (full held-out set, 831 candidates: 0.74, 0.83, 0.90); margins for int8 kernels of other CPUs.
-ACCURACY_MIN = 0.70
-RECALL_MIN = 0.78
+# Measured on this sample (90 candidates, 30 meteors) with the shipped model: accuracy 0.81, meteor
+# recall 0.80, precision 0.86 (full held-out set, 831 candidates: 0.76, 0.84, 0.91); margins for int8
+# kernels of other CPUs (two meteors more or less move recall by 0.07 here).
+ACCURACY_MIN = 0.72
+RECALL_MIN = 0.72
 PRECISION_MIN = 0.75
-# The fused peak is bimodal: on the trail (56 % of held-out meteors within 5 px) or on something else.
+# The fused peak is bimodal: on the trail (58 % of this sample's meteors within 5 px, 54 % within 2 px)
+# or on something else in the crop (another object, or the crop's edge where the coarse Grad-CAM peaks).
 ON_TRACK_PX = 5.0
-ON_TRACK_FRACTION_MIN = 0.3
+ON_TRACK_FRACTION_MIN = 0.4
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +93,6 @@ def test_meteor_pixel_lies_on_the_track(sample, predictions):
 
 
 def test_event_path_maps_the_pixel_back_to_the_frame(clf):
-    from tests.edge.classify.test_preprocess import _line_event
-
     ev = _line_event(300, 120, 340, 150)
     c = clf.classify(ev)
     assert c.label != ClassLabel.UNCLASSIFIED
@@ -119,7 +120,7 @@ def _copy_model(tmp_path: Path) -> Path:
 
 
 def _assert_unclassified(c: Classifier, words: str) -> None:
-    assert not c.ok and words in c.status
+    assert not c.ok and words in c.status and c.outputs == {}
     out = c.classify_crop(np.zeros((64, 64, 2), np.float32)).classification
     assert out.label == ClassLabel.UNCLASSIFIED and words in out.reason
 
@@ -185,3 +186,112 @@ def test_closed_form_gradcam_equals_autodiff(sample):
         closed = gradcam_closed_form(last[i], w, int(c[i]))
         np.testing.assert_allclose(closed, auto, atol=1e-5)
         assert upsample(closed).shape == (64, 64)
+
+
+def test_unusable_model_flags_events_unclassified_with_the_reason(tmp_path):
+    c = Classifier(tmp_path / "none.tflite")
+    res = c.classify_event(_line_event(300, 120, 340, 150))
+    assert res.classification.label == ClassLabel.UNCLASSIFIED and "not found" in res.classification.reason
+    assert res.fused is None and res.crop is None
+    assert c.classify(_line_event(300, 120, 340, 150)) == res.classification
+    Classification.model_validate(res.classification.model_dump())
+    # a bad crop is still a programming error, whatever the model's state
+    with pytest.raises(ValueError, match="shape"):
+        c.classify_crop(np.zeros((64, 64), np.float32))
+
+
+def test_corrupt_weights_file(tmp_path):
+    m = _copy_model(tmp_path)
+    m.with_suffix(".npz").write_bytes(b"not an npz file at all")
+    c = Classifier(m)
+    assert not c.ok and c.status.startswith("model unusable")
+    assert c.classify(_line_event(300, 120, 340, 150)).label == ClassLabel.UNCLASSIFIED
+
+
+def test_classes_outside_the_wire_contract(tmp_path):
+    m = _copy_model(tmp_path)
+    with np.load(m.with_suffix(".npz")) as f:
+        w, b = f["dense_w"], f["dense_b"]
+    np.savez(m.with_suffix(".npz"), dense_w=w, dense_b=b, classes=np.array(["meteor", "ufo", *CLASSES[2:]]))
+    _assert_unclassified(Classifier(m), "not labels of the wire contract")
+
+
+def test_classify_event_gives_report_and_png_inputs(clf):
+    ev = _line_event(300, 120, 340, 150)
+    res = clf.classify_event(ev)
+    assert res.classification == clf.classify(ev)
+    assert res.crop is not None and res.fused.shape == (64, 64) and res.fused.max() == pytest.approx(1.0)
+    # the peak pixel of the report is the fused map's peak mapped through the crop
+    px, py = res.peak_crop_px
+    assert res.crop.to_frame(px, py) == pytest.approx(
+        (res.classification.peak_pixel.x_px, res.classification.peak_pixel.y_px)
+    )
+
+
+def test_event_with_bad_aggregates_is_unclassified(clf):
+    ev = _line_event(300, 120, 340, 150)
+    nan_mean = ev.mean.copy()
+    nan_mean[100:200, 250:400] = np.nan
+    res = clf.classify_event(type(ev)(ev.max_pixel, ev.max_frame, nan_mean, ev.std, ev.x_px, ev.y_px))
+    assert res.classification.label == ClassLabel.UNCLASSIFIED and "NaN" in res.classification.reason
+    res = clf.classify_event(type(ev)(ev.max_pixel[None], ev.max_frame, ev.mean, ev.std, ev.x_px, ev.y_px))
+    assert res.classification.label == ClassLabel.UNCLASSIFIED and "2-D frame" in res.classification.reason
+
+
+def _convert(model, path: Path) -> Path:
+    import tensorflow as tf
+
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    shutil.copy(DEFAULT_MODEL.with_suffix(".npz"), path.with_suffix(".npz"))
+    return path
+
+
+@needs_tf
+def test_three_outputs_of_the_wrong_shapes_are_refused(tmp_path):
+    import keras
+
+    with np.load(DEFAULT_MODEL.with_suffix(".npz")) as f:
+        k = f["dense_w"].shape[0]
+    inp = keras.Input((64, 64, 2))
+    first = keras.layers.Conv2D(4, 3, strides=2, padding="same")(inp)  # 32x32: not full resolution
+    last = keras.layers.Conv2D(k, 3, strides=8, padding="same")(first)
+    logits = keras.layers.Dense(7)(keras.layers.GlobalAveragePooling2D()(last))
+    _assert_unclassified(Classifier(_convert(keras.Model(inp, [logits, last, first]), tmp_path / "w.tflite")),
+                         "wrong outputs")  # fmt: skip
+
+
+@needs_tf
+def test_wrong_input_shape_is_refused(tmp_path):
+    import keras
+
+    inp = keras.Input((96, 96, 1))
+    model = keras.Model(inp, keras.layers.Dense(7)(keras.layers.GlobalAveragePooling2D()(inp)))
+    _assert_unclassified(Classifier(_convert(model, tmp_path / "i.tflite")), "input is")
+
+
+def test_bad_first_conv_weights_are_refused(tmp_path):
+    m = _copy_model(tmp_path)
+    with np.load(m.with_suffix(".npz")) as f:
+        arrays = {k: f[k] for k in f.files if k != "first_conv_w"}
+    np.savez(m.with_suffix(".npz"), **arrays, first_conv_w=np.ones(3, np.float32))
+    _assert_unclassified(Classifier(m), "first_conv_w")
+    np.savez(m.with_suffix(".npz"), **arrays, first_conv_w=-np.ones(16, np.float32))
+    _assert_unclassified(Classifier(m), "first_conv_w")
+
+
+def test_first_conv_weights_fit_the_brightness(tmp_path, sample):
+    from edge.classify.runtime import first_conv_excess
+    from edge.classify.train import add_first_conv_weights
+
+    m = _copy_model(tmp_path)
+    crops = sample["images"][::3]
+    w = add_first_conv_weights(m, crops)
+    c = Classifier(m)
+    assert c.ok and np.array_equal(c.first_conv_w, w) and np.all(w >= 0) and w.sum() == pytest.approx(1.0)
+    # the weighted energy follows the brightness channel better than the plain sum of the channels
+    corr_w, corr_sum = [], []
+    for image in sample["images"][1::3]:
+        e = first_conv_excess(c.run(image)["first_conv"])
+        corr_w.append(np.corrcoef((e @ w).ravel(), image[..., 0].ravel())[0, 1])
+        corr_sum.append(np.corrcoef(e.sum(-1).ravel(), image[..., 0].ravel())[0, 1])
+    assert np.median(corr_w) > np.median(corr_sum) + 0.05

@@ -2,7 +2,10 @@
 
 Checks that `skytrail train classifier` still runs: fine-tuning the shipped float model (`--init`)
 on a folder of labelled events (`--labelled`), int8 export, weights and model card beside the model,
-and that the runtime accepts what it wrote. Needs the [train] extra (tensorflow-cpu)."""
+and that the runtime loads what it wrote, finds its three int8 outputs and classifies an event.
+About 25 s of CPU, most of it TensorFlow tracing the training step and calibrating the int8
+export; rendering simulated nights is left out (`test_dataset` covers it). Needs the [train] extra
+(tensorflow-cpu)."""
 
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ import importlib.util
 
 import numpy as np
 import pytest
+from classify_events import line_event as _line_event
 
+from edge.classify.dataset import CLASSES
 from edge.classify.runtime import DEFAULT_MODEL, Classifier
 
 pytestmark = pytest.mark.skipif(
@@ -20,8 +25,6 @@ pytestmark = pytest.mark.skipif(
 
 
 def _write_events(folder, rng):
-    from tests.edge.classify.test_preprocess import _line_event
-
     for i in range(4):
         d = folder / "meteor"
         d.mkdir(parents=True, exist_ok=True)
@@ -56,6 +59,25 @@ def test_train_command_runs_end_to_end(tmp_path):
     assert "skytrail train classifier" in out.with_suffix(".md").read_text()
     clf = Classifier(out)
     assert clf.ok, clf.status
-    res = clf.classify_crop(np.zeros((64, 64, 2), np.float32))
-    assert res.classification.label.value in ("meteor", "satellite", "aircraft", "insect", "cloud",
-                                              "lightning", "noise")  # fmt: skip
+    # the exported int8 model has the runtime's three outputs: logits, last block, first conv
+    shapes = {name: shape for name, (shape, _dtype) in clf.outputs.items()}
+    assert shapes["logits"] == (1, 7) and shapes["first_conv"][:3] == (1, 64, 64)
+    assert shapes["last_block"][1:3] == (4, 4) and shapes["last_block"][3] == clf.dense_w.shape[0]
+    assert all(dtype == np.int8 for _shape, dtype in clf.outputs.values())
+    res = clf.classify_event(_line_event(300, 120, 340, 150))
+    c = res.classification
+    assert c.label.value in CLASSES and 0.0 <= c.score <= 1.0 and c.model_version.startswith("tiny.tflite:")
+    assert res.fused.shape == (64, 64) and c.peak_pixel is not None
+
+
+def test_resnet_outputs_and_grad_cam_resolution():
+    from edge.classify.train import build_resnet
+
+    for depth, cam_px in ((18, 4), (34, 8)):
+        model = build_resnet(depth, 16, cam_px=cam_px)
+        assert [tuple(o.shape) for o in model.outputs] == [(None, 7), (None, cam_px, cam_px, 128),
+                                                           (None, 64, 64, 16)]  # fmt: skip
+    with pytest.raises(ValueError, match="cam_px"):
+        build_resnet(18, 16, cam_px=2)
+    with pytest.raises(ValueError, match="depth"):
+        build_resnet(50, 16)
