@@ -47,8 +47,12 @@ def bench_solve(repeats: int = 3, events: int = 8, mc_runs: int = 50) -> dict:
     }
 
 
+SIDEREAL_DAY_S = 86164.0905  # the Earth turns once: the same RA/Dec lines of sight meet again
+
+
 def _shifted(report, shift_s: float, tag: str):
-    """A copy of a report `shift_s` later under a new observation id (a separate event to the bridge)."""
+    """A copy of a report `shift_s` later under a new observation id (a separate event to the bridge).
+    The RA/Dec stay: the copy is solvable only when `shift_s` is a whole number of sidereal days."""
     from datetime import timedelta
 
     frames = [f.model_copy(update={"utc": f.utc + timedelta(seconds=shift_s)}) for f in report.frames]
@@ -164,7 +168,9 @@ def bench_ingest(
             started = time.perf_counter()
             solve_reports(batch, mc_runs=mc_runs, rng=np.random.default_rng(k))
             solve_s.append(time.perf_counter() - started)
-        fresh = [[_shifted(r, 900.0 * (i + 1), "lat") for r in batch] for i, batch in enumerate(batches)]
+        fresh = [
+            [_shifted(r, SIDEREAL_DAY_S * (i + 1), "lat") for r in batch] for i, batch in enumerate(batches)
+        ]
         latencies = _latency(fresh, settle_s, mc_runs, workdir)
     result.update(
         {

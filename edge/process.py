@@ -102,12 +102,37 @@ class CameraState:
 
 
 @dataclass
+class StarStack:
+    """A live camera's stack of recent frames for calibration (`edge.station.star_stack`): the mean
+    of `n_frames` frames with events' light taken out, their max (saturation), their mean time."""
+
+    mean: np.ndarray  # (H, W) float32, ADU
+    peak: np.ndarray  # (H, W) uint8
+    t_unix: float
+    n_frames: int
+
+    def to_info(self) -> dict:
+        return {
+            "mean": self.mean,
+            "peak": self.peak,
+            "t_unix": float(self.t_unix),
+            "n_frames": int(self.n_frames),
+        }
+
+    @classmethod
+    def from_info(cls, d: dict) -> StarStack:
+        mean, peak = np.asarray(d["mean"], np.float32), np.asarray(d["peak"], np.uint8)
+        return cls(mean, peak, float(d["t_unix"]), int(d["n_frames"]))
+
+
+@dataclass
 class MeasureContext:
     """What measuring one camera's events needs besides the event: who and where the camera is, its
     configured (nominal) model, frame rate and exposure, the time quality of its frames, and the
-    per-camera state kept between events. `rec` is the whole recording when there is one (`skytrail
-    process`): the star stack is then the mean of its frames without the event; a live station has
-    none and stacks from the event's own aggregate frames (`event_stack`)."""
+    per-camera state kept between events. The star stack calibration runs on: the recording's frames
+    without the event when `rec` is set (`skytrail process`); on a live station the camera's
+    `star_stack` when it holds more frames than the event's clip, else the event's own clip
+    aggregates (`event_stack`)."""
 
     station_id: str
     camera_id: str
@@ -120,7 +145,7 @@ class MeasureContext:
     state: CameraState = field(default_factory=CameraState)
     rec: Recording | None = None
     path: Path | str = "live"
-    background_frames: float = 32.0  # effective frames in the detector's running mean (event_stack)
+    star_stack: StarStack | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -229,13 +254,27 @@ def quiet_stack(rec: Recording, first: int, last: int) -> tuple[np.ndarray, np.n
     return mean, noise, rec.frames[keep].max(0), float(np.mean(rec.utc_unix_s[keep]))
 
 
-def event_stack(event: Event, background_frames: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(mean, noise of the mean, max, time) from a live event's own aggregates: the detector's running
-    background mean with the event's pixels left out, its spread over sqrt(effective frames), the max
-    over the clip's frames, and the mean time of the detections (the background is that recent)."""
+def event_stack(event: Event) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+    """(mean, noise of the mean, max, time, frames) from a live event's own aggregates: the mean over
+    its clip's frames with the event's pixels left out (the detector's `Event.mean`), their spread
+    over sqrt(frames), the max over the clip's frames, and the mean time of the clip."""
+    n = max(len(event.clip_frame_index), 1)
     mean = np.asarray(event.mean, np.float32)
-    noise = np.asarray(event.std, np.float32) / np.float32(math.sqrt(max(background_frames, 1.0)))
-    return mean, noise, np.asarray(event.max_pixel), float(np.mean(event.t_unix))
+    noise = np.asarray(event.std, np.float32) / np.float32(math.sqrt(n))
+    return mean, noise, np.asarray(event.max_pixel), float(np.mean(event.clip_t_unix)), n
+
+
+def live_stack(ctx: MeasureContext, event: Event) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, str]:
+    """(mean, noise, max, time, source) of the star stack for a live event: the camera's star stack
+    when it holds more frames than the event's clip (the per-frame noise taken from the clip's
+    spread, `Event.std`), else the clip's own aggregates."""
+    mean, noise, peak, t_cal, n = event_stack(event)
+    stack = ctx.star_stack
+    if stack is not None and stack.n_frames > n and stack.mean.shape == mean.shape:
+        per_frame = np.asarray(event.std, np.float32)
+        noise = per_frame / np.float32(math.sqrt(stack.n_frames))
+        return stack.mean, noise, stack.peak, stack.t_unix, f"star stack of {stack.n_frames} frames"
+    return mean, noise, peak, t_cal, f"event clip of {n} frames"
 
 
 def star_photometry(
@@ -324,13 +363,14 @@ def _strip(diff: np.ndarray, x_px: float, y_px: float, u: np.ndarray, half_len_p
 def measure_event(ctx: MeasureContext, event: Event, *, fwhm_px: float = 1.6) -> dict:
     """Calibrate, measure and photometer one event; a dict of everything the products need.
 
-    The star stack is the recording's quiet frames when `ctx.rec` is set, else the event's own
-    aggregates (`event_stack`)."""
+    The star stack is the recording's quiet frames when `ctx.rec` is set, else the live camera's
+    (`live_stack`); a failed fit falls back to the camera's last good model (`ctx.state.last_good`)."""
     first, last = int(event.frame_index.min()), int(event.frame_index.max())
     if ctx.rec is not None:
         mean, noise, peak_img, t_cal = quiet_stack(ctx.rec, first, last)
+        stack_source = "the recording's frames without the event"
     else:
-        mean, noise, peak_img, t_cal = event_stack(event, ctx.background_frames)
+        mean, noise, peak_img, t_cal, stack_source = live_stack(ctx, event)
     cal = calibrate(
         mean,
         site=ctx.site,
@@ -422,6 +462,7 @@ def measure_event(ctx: MeasureContext, event: Event, *, fwhm_px: float = 1.6) ->
         "mean": mean,
         "noise": noise,
         "t_cal": t_cal,
+        "stack_source": stack_source,
     }
 
 
@@ -527,12 +568,14 @@ def write_products(
     classification: Classification | None = None,
     aircraft: AircraftMatch | None = None,
     on_report=None,
+    product_url=None,
 ) -> dict:
     """Write FITS, PNG, MP4, ECSV and the JSON report of one event; returns their paths by kind, and
     the report itself under "report". Each file is written whole before it is renamed into place
     (the product writers do), the JSON report last, so a report on disk names complete products.
     `on_report(report)` is called before the JSON is written (the station queues the report in its
-    outbox there, so a JSON on disk always has its report in the outbox)."""
+    outbox there, so a JSON on disk always has its report in the outbox). `product_url(observation_id,
+    name)`, when given, is where the bridge will serve each product (the report's `products[].url`)."""
     folder = Path(out_dir) / ctx.station_id / ctx.camera_id
     cal: Calibration = m["cal"]
     wcs = None
@@ -602,6 +645,8 @@ def write_products(
         "ecsv": ProductKind.ECSV,
     }
     products = [describe_product(paths[k], kind) for k, kind in kinds.items()]
+    if product_url is not None:
+        products = [p.model_copy(update={"url": product_url(observation_id, p.name)}) for p in products]
     report = build_report(ctx, event, m, observation_id, products, classification, aircraft)
     if on_report is not None:
         on_report(report)

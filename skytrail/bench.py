@@ -97,6 +97,18 @@ def bench_solve(repeats: int = 3) -> dict:
     return run(repeats=repeats)
 
 
+def bench_ingest(repeats: int = 3) -> dict:
+    from cloud_bridge.bench import bench_ingest as run
+
+    return run(repeats=repeats)
+
+
+def bench_station(repeats: int = 1) -> dict:
+    from edge.station.bench import run_bench as run
+
+    return run(repeats=repeats)
+
+
 # name -> (function, title, what the baseline is)
 BENCHMARKS: dict[str, tuple[Callable[..., dict], str, str]] = {
     "sim": (bench_sim, "Simulator rendering", "Baseline: the sensor read-out alone (noise and 8 bits)."),
@@ -111,6 +123,21 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, str]] = {
         bench_solve,
         "Trajectory, orbit and shower per event",
         "Baseline: the same solve without Monte Carlo, on the same simulated reports.",
+    ),
+    "ingest": (
+        bench_ingest,
+        "Bridge ingest: reports stored per second, and a report's arrival to its event's stored orbit",
+        "Baselines: decoding and checking the same reports alone (the wire contract's floor) for the "
+        "storing rate; the solve alone plus the settle window for the arrival-to-orbit time (embedded "
+        "broker, SQLite, three stations per event).",
+    ),
+    "station": (
+        bench_station,
+        "Station: CPU per camera at 1080p 30 frames/s, and a meteor's last frame to its report at the broker",
+        "Source: a pre-rendered simulated 1920x1080 recording replayed paced at 30 frames/s by the real "
+        "camera process (capture, C detector, star stack); baseline: a process that only reads the same "
+        "replay (the simulated source's own cost). Latency: a real station with one replayed 480x270 "
+        "camera and the embedded amqtt broker; CPU shares are of one core.",
     ),
 }
 

@@ -19,7 +19,8 @@ fleet command (`edge.station.commands`). Every section has defaults that work; a
     alt_deg = 45.0
 
 Sections: [station], [night], [uplink], [queue], [classifier], [adsb], [web], [time],
-[supervisor], [detector] and one [[camera]] table per camera.
+[supervisor], [capture] (detector restarts on time jumps, the star stack for calibration:
+`edge.station.camera_process.LiveDetector`), [detector] and one [[camera]] table per camera.
 
 A [[camera]] table holds the camera's `id`, the backend mapping for
 `edge.camera.factory.open_camera` (`kind` = "sim" | "replay" | "v4l2" | "genicam" | "picamera2" and
@@ -134,6 +135,18 @@ class TimeSection(_Section):
     expect_pps: bool = True
 
 
+class CaptureSection(_Section):
+    restart_after_gap_s: float = Field(
+        5.0, gt=0.0, description="a forward jump of the frame time beyond this restarts the detector"
+    )
+    star_stack_frames: int = Field(256, ge=8, le=4096, description="frames summed into a star stack")
+    star_stack_refresh_s: float = Field(120.0, gt=0.0, description="a new star stack starts this often")
+    star_stack_min_frames: int = Field(
+        64, ge=1, description="fewer frames stacked (after a start): events wait, at most hold_frames"
+    )
+    hold_frames: int = Field(60, ge=0, le=1000, description="longest wait of an event for the star stack")
+
+
 class SupervisorSection(_Section):
     heartbeat_s: float = Field(1.0, gt=0.0, le=10.0)
     hang_timeout_s: float = Field(
@@ -209,6 +222,7 @@ class StationConfig(BaseModel):
     web: WebSection = Field(default_factory=WebSection)
     time: TimeSection = Field(default_factory=TimeSection)
     supervisor: SupervisorSection = Field(default_factory=SupervisorSection)
+    capture: CaptureSection = Field(default_factory=CaptureSection)
     detector: dict[str, float | int] = Field(
         default_factory=dict, description="DetectorConfig fields to change (edge.detect.detector)"
     )

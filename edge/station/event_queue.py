@@ -37,10 +37,24 @@ log = logging.getLogger(__name__)
 CLIP_SUFFIXES = (".mp4", ".fits")  # what pruning removes, per observation, oldest first
 
 
+INFO_ARRAY = "info."  # array entries of the camera info (the star stack) are stored as info.<key>.<name>
+
+
 def event_to_bytes(info: dict, event: Event) -> bytes:
-    """An item as .npz bytes: the event's arrays, and its scalars with the camera info as JSON."""
+    """An item as .npz bytes: the event's arrays, and its scalars with the camera info as JSON (the
+    arrays of a table in the info, such as `star_stack`, stored as arrays of their own)."""
     arrays: dict[str, np.ndarray] = {}
     scalars: dict[str, Any] = {}
+    plain: dict[str, Any] = {}
+    for key, value in info.items():
+        if isinstance(value, dict):
+            plain[key] = {k: v for k, v in value.items() if not isinstance(v, np.ndarray)}
+            for k, v in value.items():
+                if isinstance(v, np.ndarray):
+                    arrays[f"{INFO_ARRAY}{key}.{k}"] = v
+        else:
+            plain[key] = value
+    info = plain
     for f in dataclasses.fields(event):
         v = getattr(event, f.name)
         if isinstance(v, np.ndarray):
@@ -56,9 +70,13 @@ def event_from_bytes(data: bytes) -> tuple[dict, Event]:
     with np.load(io.BytesIO(data), allow_pickle=False) as z:
         meta = json.loads(str(z["_meta"]))
         arrays = {k: z[k] for k in z.files if k != "_meta"}
+    info = meta["info"]
+    for name in [k for k in arrays if k.startswith(INFO_ARRAY)]:
+        key, sub = name[len(INFO_ARRAY) :].split(".", 1)
+        info.setdefault(key, {})[sub] = arrays.pop(name)
     scalars = meta["event"]
     scalars["clip_origin"] = tuple(scalars["clip_origin"])
-    return meta["info"], Event(**arrays, **scalars)
+    return info, Event(**arrays, **scalars)
 
 
 def _tree_bytes(folder: Path) -> int:

@@ -4,16 +4,23 @@ as products and handed to the uplink's outbox.
 Inputs: `(camera_info, Event)` items from the camera processes on the socket
 `<data_dir>/state/extractor.sock` (`edge.station.camera_process.EventSender`), queued in
 `edge.station.event_queue.EventQueue` (memory, spilling to disk, oldest first). Per event:
-1. measurement (`edge.process.measure_event`): calibration on the event's own star stack (the
-   detector's background mean with the event's pixels left out), positions, photometry, with the
-   camera's last good calibration kept between events (`edge.process.CameraState`);
-2. classification (`edge.classify.runtime.Classifier`): a missing or unusable model gives
+1. measurement (`edge.process.measure_event`): calibration on the star stack the camera process
+   sends with the event (`edge.station.star_stack`: a mean of up to 256 recent frames with events'
+   light taken out; the event's own clip aggregates when that holds fewer frames), positions,
+   photometry; the camera's last good calibration is kept between events
+   (`edge.process.CameraState.last_good`) and a failed fit falls back to it;
+2. classification (`edge.classify.runtime.Classifier`) of the event's aggregates made as the
+   classifier's training made them (`classifier_view`); a missing or unusable model gives
    `unclassified` with the reason (and the status says why); detection and reports go on;
 3. aircraft (`edge.adsb`, with `[adsb] enabled`): the Beast feed read in a background thread
    (`BeastReceiver` -> `AdsbDecoder` -> `TrackStore`), each event matched with `match_event`
    through the calibrated camera model; no feed: the status says absent/degraded, events go on;
 4. products (`edge.process.write_products`: FITS, PNG, MP4, ECSV, JSON) under
-   `<data_dir>/products/<station>/<camera>/`, then the `ObservationReport` into the outbox
+   `<data_dir>/products/<station>/<camera>/`; with `[uplink] http_url` the four product files are
+   queued for upload (`upload_spool`, which the uplink process's `FileUploader` drains) and the
+   report's `products[].url` names where the bridge will serve them
+   (`FileUploader.url_for`: known before the upload, the file is there once the upload is done);
+   then the `ObservationReport` into the outbox
    (`<data_dir>/outbox/outbox.sqlite`, keyed by observation id: a re-processed event is not
    queued twice), which the uplink process drains.
 Slow movers (satellites, aircraft) are reported too, with their classification and aircraft match;
@@ -50,6 +57,12 @@ def outbox_path(data_dir: Path) -> Path:
     return Path(data_dir) / "outbox" / "outbox.sqlite"
 
 
+def upload_spool(data_dir: Path) -> Path:
+    """The product upload queue (`edge.uplink.upload.FileUploader`'s SQLite file): the extractor
+    queues files in it, the uplink process uploads them."""
+    return Path(data_dir) / "outbox" / "uploads.sqlite"
+
+
 def submit_report(outbox, report) -> bool:
     """Store a report in the outbox exactly as `Uplink.submit_report` does (topic, QoS, key)."""
     from edge.protocol import TOPICS, encode_message, parse_topic, topic_for
@@ -72,6 +85,56 @@ def trim_to_clip(event):
         for f in ("frame_index", "t_unix", "x_px", "y_px", "flux_adu", "bbox", "n_pixels")
     }
     return dataclasses.replace(event, **sel)
+
+
+@dataclasses.dataclass
+class ClassifierView:
+    """What `edge.classify.preprocess.crop_from_event` reads, made from a detector event the way the
+    classifier's training candidates are made (`edge.classify.dataset.aggregate`)."""
+
+    max_pixel: np.ndarray
+    max_frame: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    x_px: np.ndarray
+    y_px: np.ndarray
+
+
+def classifier_view(event) -> ClassifierView:
+    """The event's aggregates as the classifier's training made them (`edge.classify.dataset.aggregate`):
+    inside the clip's box, the background mean and spread over the clip's frames up to one after the
+    last detection with each pixel's `TOP_LEFT_OUT` highest values left out, and the max (and its
+    frame) over the detections' frames and one frame either side; outside the box the detector's own
+    aggregates (no light of the event there).
+
+    Why: the detector's `Event.mean`/`std` leave out only the pixels its track touched, so the
+    meteor's fainter wings stay in them and inflate the spread there; training left out each
+    pixel's highest values instead. On simulated 480x270 meteors the detector's aggregates were
+    classified 'cloud' (0.76-0.92) where training's aggregates of the same frames gave 'meteor'
+    (1.00); these give 'meteor' (0.87-0.88) for two of three (`docs/station.md`). Training also
+    takes 24 frames before the track, the clip has `margin_frames` (5): the rest of the difference."""
+    from edge.classify.dataset import TOP_LEFT_OUT
+
+    x0, y0 = (int(v) for v in event.clip_origin)
+    idx = np.asarray(event.clip_frame_index)
+    first, last = int(event.frame_index.min()), int(event.frame_index.max())
+    frames = np.asarray(event.clip)
+    h, w = frames.shape[1:]
+    box = (slice(y0, y0 + h), slice(x0, x0 + w))
+    bg = frames[idx <= last + 1].astype(np.float32)
+    n_keep = max(2, len(bg) - TOP_LEFT_OUT)
+    keep = np.partition(bg, n_keep - 1, axis=0)[:n_keep] if n_keep < len(bg) else bg
+    win = np.flatnonzero((idx >= first - 1) & (idx <= last + 1))
+    mean = np.array(event.mean, np.float32)
+    std = np.array(event.std, np.float32)
+    max_pixel = np.array(event.max_pixel)
+    max_frame = np.array(event.max_frame)
+    mean[box] = keep.mean(0)
+    std[box] = keep.std(0)
+    window = frames[win]
+    max_pixel[box] = window.max(0)
+    max_frame[box] = win[0] + window.argmax(0)  # clip frame numbers, as the detector's max_frame
+    return ClassifierView(max_pixel, max_frame, mean, std, np.asarray(event.x_px), np.asarray(event.y_px))
 
 
 class AdsbFeed:
@@ -144,6 +207,14 @@ class Extractor:
                 if self.classifier.ok
                 else {"state": "error", "message": f"events unclassified: {self.classifier.status}"}
             )
+        self.uploader = None  # enqueues product files; the uplink process's FileUploader sends them
+        if cfg.uplink.http_url:
+            try:
+                from edge.uplink.upload import FileUploader
+            except ImportError:  # the uplink process's status says so
+                pass
+            else:
+                self.uploader = FileUploader(cfg.uplink.http_url, cfg.station.id, "", upload_spool(data))
         self.adsb: AdsbFeed | None = None
         self.adsb_status = {"state": "disabled", "message": "[adsb] enabled = false"}
         if cfg.adsb.enabled:
@@ -180,7 +251,7 @@ class Extractor:
     # -- processing ---------------------------------------------------------------------------
     def context(self, info: dict):
         from edge.astrometry.camera_model import CameraModel
-        from edge.process import CameraState, MeasureContext
+        from edge.process import CameraState, MeasureContext, StarStack
         from edge.protocol import TimeQuality
 
         state = self.states.setdefault(info["camera_id"], CameraState())
@@ -194,6 +265,7 @@ class Extractor:
             fps=float(info["fps"]),
             exposure_s=float(info["exposure_s"]),
             state=state,
+            star_stack=StarStack.from_info(info["star_stack"]) if info.get("star_stack") else None,
         )
 
     def process(self, info: dict, event) -> dict:
@@ -206,7 +278,9 @@ class Extractor:
         observation_id = make_observation_id(
             ctx.station_id, ctx.camera_id, datetime.fromtimestamp(t0, UTC), int(event.frame_index[0])
         )
-        classification = self.classifier.classify(event) if self.classifier is not None else None
+        classification = (
+            self.classifier.classify(classifier_view(event)) if self.classifier is not None else None
+        )
         measured = trim_to_clip(event)
         m = measure_event(ctx, measured)
         aircraft = None
@@ -217,6 +291,14 @@ class Extractor:
             except ValueError as exc:
                 log.warning("observation=%s adsb_match=failed reason=%s", observation_id, exc)
         stored: list[bool] = []
+        folder = self.products_dir / ctx.station_id / ctx.camera_id
+
+        def on_report(r) -> None:
+            if self.uploader is not None:  # queued before the report, so a report's files are never left out
+                for p in r.products:
+                    self.uploader.enqueue(folder / p.name, observation_id, p.kind.value)
+            stored.append(submit_report(self.outbox, r))
+
         paths = write_products(
             ctx,
             measured,
@@ -225,7 +307,8 @@ class Extractor:
             self.products_dir,
             classification,
             aircraft,
-            on_report=lambda r: stored.append(submit_report(self.outbox, r)),
+            on_report=on_report,
+            product_url=self.uploader.url_for if self.uploader is not None else None,
         )
         report = paths["report"]
         self.budget.make_room(0)

@@ -351,6 +351,7 @@ class Supervisor:
                     self._stop(child)
                     child.next_start = 0.0
                     log.info("event=child_restart child=%s reason='restart command'", name)
+                self._heard_all()
 
         threading.Thread(target=later, daemon=True).start()
         return True, f"restarting {', '.join(names)}", {"components": names}
@@ -424,6 +425,16 @@ class Supervisor:
         self.config_error = None
         self._build_children()
         self._reload_at = None
+        self._heard_all()
+
+    def _heard_all(self) -> None:
+        """Count every child as heard from now: the supervisor itself was busy stopping children (up
+        to 10 s each) and read no heartbeats meanwhile, which must not make the others look hung
+        (the uplink, which waits to send a command's answer, above all)."""
+        now = time.monotonic()
+        for child in self.children.values():
+            if child.proc is not None:
+                child.last_hb = max(child.last_hb, now)
 
     def healthy(self) -> tuple[bool, str]:
         """Every wanted child alive and heartbeating since its start; cameras delivering frames (or
@@ -531,6 +542,8 @@ class Supervisor:
             reasons.append(f"ADS-B {adsb.state}: {adsb.message}")
         if self.cfg.uplink.host and not up_stats.get("connected"):
             reasons.append("uplink retrying")
+        if up_stats.get("message") and up_stats.get("state") != "disabled":
+            reasons.append(f"uplink: {up_stats['message']}")  # enrolment or product upload problems
         if self.config_error:
             state = "config-error"
         elif not night:

@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from edge.station.config import StationConfig, load_config
-from edge.station.extractor import outbox_path
+from edge.station.extractor import outbox_path, upload_spool
 from edge.station.link import ChildLink, setup_child_logging
 from edge.station.snapshot import StationSnapshot, read_snapshot
 
@@ -168,9 +168,10 @@ def _uploader(cfg: StationConfig):
         token = getattr(creds, "http_token", None) if creds else None
     except ImportError:
         token = None
-    uploader = FileUploader(up.http_url, cfg.station.id, token, cfg.data_dir / "outbox" / "uploads.sqlite")
+    note = None if token else "no HTTP token stored (enrol with [uplink] enrol_token): uploads are refused"
+    uploader = FileUploader(up.http_url, cfg.station.id, token or "", upload_spool(cfg.data_dir))
     uploader.start()
-    return uploader, None
+    return uploader, note
 
 
 def run_uplink(config_path: str, conn: Connection, verbose: bool = False) -> None:
