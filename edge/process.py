@@ -59,7 +59,7 @@ from edge.products.fits import FitsProduct, write_fits
 from edge.products.gfe import gfe_table, write_gfe
 from edge.products.json_report import describe_product, write_report
 from edge.products.mp4 import write_mp4
-from edge.products.png import render_overview, write_png
+from edge.products.png import ClassifierResult, overview_metadata, render_overview, write_png
 from edge.products.wcs import fit_wcs
 from edge.protocol import ObservationReport
 from edge.protocol.models import (
@@ -565,10 +565,11 @@ def write_products(
     m: dict,
     observation_id: str,
     out_dir: Path,
-    classification: Classification | None = None,
+    classification: ClassifierResult | Classification | None = None,
     aircraft: AircraftMatch | None = None,
     on_report=None,
     product_url=None,
+    adsb_note: str | None = None,
 ) -> dict:
     """Write FITS, PNG, MP4, ECSV and the JSON report of one event; returns their paths by kind, and
     the report itself under "report". Each file is written whole before it is renamed into place
@@ -630,8 +631,12 @@ def write_products(
         m["y"],
         star_labels=labels,
         title=observation_id,
+        classification=classification,  # a classifier Result also draws its saliency map
+        aircraft=aircraft,
+        adsb_note=adsb_note,
     )
-    paths["png"] = write_png(folder / f"{observation_id}.png", picture, {"observation_id": observation_id})
+    text = {"observation_id": observation_id, **overview_metadata(classification, aircraft)}
+    paths["png"] = write_png(folder / f"{observation_id}.png", picture, text)
     paths["mp4"] = write_mp4(folder / f"{observation_id}.mp4", event.clip, float(ctx.fps))
     draft = build_report(ctx, event, m, observation_id, [])
     paths["ecsv"] = write_gfe(
@@ -647,7 +652,8 @@ def write_products(
     products = [describe_product(paths[k], kind) for k, kind in kinds.items()]
     if product_url is not None:
         products = [p.model_copy(update={"url": product_url(observation_id, p.name)}) for p in products]
-    report = build_report(ctx, event, m, observation_id, products, classification, aircraft)
+    verdict = getattr(classification, "classification", classification)
+    report = build_report(ctx, event, m, observation_id, products, verdict, aircraft)
     if on_report is not None:
         on_report(report)
     paths["json"] = write_report(folder / f"{observation_id}.json", report)

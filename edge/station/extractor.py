@@ -278,9 +278,10 @@ class Extractor:
         observation_id = make_observation_id(
             ctx.station_id, ctx.camera_id, datetime.fromtimestamp(t0, UTC), int(event.frame_index[0])
         )
-        classification = (
-            self.classifier.classify(classifier_view(event)) if self.classifier is not None else None
-        )
+        result = None  # the classifier's Result: the verdict, and the saliency map the PNG shows
+        if self.classifier is not None:
+            result = self.classifier.classify_event(classifier_view(event))
+        classification = result.classification if result is not None else None
         measured = trim_to_clip(event)
         m = measure_event(ctx, measured)
         aircraft = None
@@ -305,9 +306,10 @@ class Extractor:
             m,
             observation_id,
             self.products_dir,
-            classification,
+            result,
             aircraft,
             on_report=on_report,
+            adsb_note=None if self.adsb is not None else "ADS-B off at this station",
             product_url=self.uploader.url_for if self.uploader is not None else None,
         )
         report = paths["report"]
