@@ -65,6 +65,7 @@ class Network:
     mqtt_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     station_web_ports: dict[str, int] = field(default_factory=dict)
+    loop: bool = False  # the cameras replay their recordings over and over (a station that stays up)
 
     @property
     def db_url(self) -> str:
@@ -136,7 +137,7 @@ class Network:
                 "port": self.station_web_ports.setdefault(spec.station_id, free_port()),
             },
             "camera": [
-                {"id": camera_id, "kind": "replay", "path": [str(p) for p in paths]}
+                {"id": camera_id, "kind": "replay", "path": [str(p) for p in paths], "loop": self.loop}
                 for camera_id, paths in spec.recordings.items()
             ],
         }
