@@ -59,6 +59,10 @@ def test_meteor_like_rules(meteor):
     assert screen_report(r.model_copy(update={"classification": unclassified})) is None
     fast = DetectorInfo(angular_speed_deg_s=25.0)
     assert screen_report(r.model_copy(update={"detector": fast})) is None
+    unsure = Classification(label=ClassLabel.CLOUD, score=0.7)  # a weak non-meteor verdict: kept in
+    assert screen_report(r.model_copy(update={"classification": unsure})) is None
+    sure = Classification(label=ClassLabel.CLOUD, score=0.95)
+    assert "classified as cloud" in screen_report(r.model_copy(update={"classification": sure}))
     meteor = Classification(label=ClassLabel.METEOR, score=0.6)
     slow = DetectorInfo(angular_speed_deg_s=1.2)
     assert "angular speed" in screen_report(r.model_copy(update={"classification": meteor, "detector": slow}))
