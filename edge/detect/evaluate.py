@@ -117,6 +117,11 @@ class Score:
         )
 
 
+def _bright_long_at_camera(m: TruthObject) -> bool:
+    mag = float(m.info.get("peak_mag_at_camera", m.peak_mag))
+    return mag <= BRIGHT_MAG and m.n_frames_in_field >= LONG_FRAMES
+
+
 def _mag_bin(mag: float) -> int:
     return int(np.clip(math.floor(mag + 0.5), MAG_BINS[0], MAG_BINS[-1]))
 
@@ -280,7 +285,11 @@ def run_night(name: str, config: NightConfig, detector_config=None) -> NightResu
     detect_s = 0.0
     t_start = time.perf_counter()
     n = 0
+    at_camera: dict[str, float] = {}  # meteor id -> brightest magnitude reaching the camera
     for nf in render_night(plan):
+        for sg in nf.truth:
+            if sg.kind == "meteor" and sg.mag_at_camera == sg.mag_at_camera:
+                at_camera[sg.id] = min(at_camera.get(sg.id, math.inf), sg.mag_at_camera)
         t0 = time.perf_counter()
         events += [EventTrack.from_event(e) for e in detector.process(nf.frame, nf.t_unix, nf.frame_index)]
         detect_s += time.perf_counter() - t0
@@ -288,6 +297,9 @@ def run_night(name: str, config: NightConfig, detector_config=None) -> NightResu
     t0 = time.perf_counter()
     events += [EventTrack.from_event(e) for e in detector.flush()]
     detect_s += time.perf_counter() - t0
+    for o in plan.truth:
+        if o.kind == "meteor":
+            o.info["peak_mag_at_camera"] = at_camera.get(o.id, math.inf)
     hx, hy, _extra = plan.camera.hot_pixels if plan.camera.hot_pixels is not None else ([], [], [])
     return NightResult(
         name,
@@ -436,6 +448,9 @@ def summarise(results: Sequence[NightResult], wall_s: float | None = None) -> di
         "meteors_bright_long": score.recall(
             lambda m: m.peak_mag <= BRIGHT_MAG and m.n_frames_in_field >= LONG_FRAMES
         )[1],
+        # the same, rating each meteor by the light that reaches the camera (clouds dim it 1-20x)
+        "recall_bright_long_at_camera": score.recall(lambda m: _bright_long_at_camera(m))[0],
+        "meteors_bright_long_at_camera": score.recall(lambda m: _bright_long_at_camera(m))[1],
         "false_events_per_hour": len(score.false_events) / hours,
         "false_events": len(score.false_events),
         "false_event_causes": causes,
@@ -454,6 +469,7 @@ def summarise(results: Sequence[NightResult], wall_s: float | None = None) -> di
             {
                 "id": m.id,
                 "peak_mag": round(m.peak_mag, 2),
+                "peak_mag_at_camera": round(float(m.info.get("peak_mag_at_camera", math.nan)), 2),
                 "frames": m.n_frames_in_field,
                 "speed_kms": round(float(m.info.get("speed_kms", math.nan)), 1),
             }

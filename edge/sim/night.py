@@ -143,13 +143,15 @@ class NightConfig(BaseModel):
 
 
 class Sighting(NamedTuple):
-    """One object seen in one frame: its light-weighted centre (px) and apparent magnitude."""
+    """One object seen in one frame: its light-weighted centre (px) and apparent magnitude; for a
+    meteor also the magnitude of the light that reaches the camera through the clouds."""
 
     kind: str
     id: str
     x_px: float
     y_px: float
     mag: float
+    mag_at_camera: float = math.nan
 
 
 class NightFrame(NamedTuple):
@@ -796,6 +798,7 @@ def render_night(plan: NightPlan) -> Iterator[NightFrame]:
             for layer in (moon, clouds):
                 if layer is not None:
                     layer.draw(k - c0, canvas, rng)
+            sightings = [_through_clouds(s, canvas.transmission) for s in sightings if s is not None]
             for obj, layer in live:
                 if obj.truth.kind != "meteor" and obj.k0 <= k <= obj.k1:
                     layer.draw(k - obj.k0, canvas, rng)
@@ -803,6 +806,15 @@ def render_night(plan: NightPlan) -> Iterator[NightFrame]:
             frame = read_out(cam, canvas, rng)
             yield NightFrame(frame, float(times[k - c0]), k, tuple(s for s in sightings if s is not None))
         live = [(obj, layer) for obj, layer in live if obj.k1 >= c1]
+
+
+def _through_clouds(s: Sighting, transmission) -> Sighting:
+    """The sighting with `mag_at_camera`: its magnitude dimmed by the transmission at its pixel."""
+    t = np.asarray(transmission, float)
+    if t.ndim == 2:
+        h, w = t.shape
+        t = t[min(max(int(round(s.y_px)), 0), h - 1), min(max(int(round(s.x_px)), 0), w - 1)]
+    return s._replace(mag_at_camera=s.mag - 2.5 * math.log10(max(float(t), 1e-6)))
 
 
 def _sighting(truth: TruthObject, k: int) -> Sighting | None:
