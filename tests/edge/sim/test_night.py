@@ -178,3 +178,15 @@ def test_bad_configuration_is_refused_clearly():
         plan_night(NightConfig(duration_s=5.0, meteors=[{"peak_mag": 1.0, "frames": 60, "t_offset_s": 4.0}]))
     with pytest.raises(ValidationError, match="lead_in_s"):
         NightConfig(duration_s=5.0, lead_in_s=10.0)
+
+
+def test_a_meteor_behind_a_cloud_is_rated_by_the_light_that_reaches_the_camera():
+    from edge.sim.night import Sighting, _through_clouds
+
+    transmission = np.ones((20, 30))
+    transmission[10, 12] = 0.05  # a thick cloud over one pixel
+    behind = _through_clouds(Sighting("meteor", "m1", 12.2, 9.8, 1.0), transmission)
+    assert behind.mag_at_camera == pytest.approx(1.0 - 2.5 * math.log10(0.05))  # 3.25 mag fainter
+    clear = _through_clouds(Sighting("meteor", "m1", 3.0, 3.0, 1.0), transmission)
+    assert clear.mag_at_camera == pytest.approx(1.0)
+    assert _through_clouds(Sighting("meteor", "m1", 3.0, 3.0, 1.0), 1.0).mag_at_camera == 1.0
