@@ -47,6 +47,9 @@ IMAGE_VERSION=${IMAGE_VERSION:-$VERSION+$(date -u +%Y%m%d%H%M)}
 mkdir -p "$ROOTFS/tmp/wheels"
 WHEELHOUSE=$CACHE_DIR/wheels-$ARCH
 mkdir -p "$WHEELHOUSE"
+# an older wheel of the project left in the wheelhouse would be taken as "already downloaded", with
+# its old list of dependencies
+rm -f "$WHEELHOUSE"/skytrail-*.whl
 if [ "$ARCH" = "$(dpkg --print-architecture)" ]; then
     # same Debian and Python as the image: the host builds the wheel (with its C extension), from
     # a copy of the sources git knows of (not build/, where this image is being made)
@@ -65,6 +68,9 @@ else
     board_build_wheel "$ROOTFS/tmp/wheels"
     board_fetch_wheels "$WHEELHOUSE" "$(ls "$ROOTFS"/tmp/wheels/skytrail-*.whl)"
 fi
+# `pip wheel` saves the project's own wheel in the wheelhouse too: drop it, or this and later builds
+# would copy it over the one just built from this checkout
+rm -f "$WHEELHOUSE"/skytrail-*.whl
 cp "$WHEELHOUSE"/*.whl "$ROOTFS/tmp/wheels/" 2>/dev/null || true
 cp "$FIRMWARE_DIR_SELF/image-requirements.txt" "$ROOTFS/tmp/wheels/"
 {

@@ -16,7 +16,7 @@ COMMON_PACKAGES=(
     systemd systemd-sysv udev dbus kmod procps iproute2 iputils-ping less
     initramfs-tools e2fsprogs dosfstools ca-certificates
     python3 python3-venv
-    rauc squashfs-tools
+    rauc rauc-service squashfs-tools
     chrony gpsd gpsd-tools pps-tools
     dump1090-mutability rtl-sdr
     avahi-daemon libnss-mdns

@@ -212,10 +212,7 @@ def boot_report(data_dir: Path, cmdline: Path | None = None) -> str | None:
     (Path(data_dir) / LAST_REPORT_FILE).write_text(json.dumps(outcome, indent=1) + "\n")
     path.unlink()
     if rolled_back:
-        message = (
-            f"firmware rollback: version {pending.get('version')} in slot {to_slot} failed its health "
-            f"check; running slot {booted} again"
-        )
+        message = _rollback_message(outcome)
         log.warning(
             "firmware rollback version=%s failed_slot=%s booted_slot=%s",
             pending.get("version"),
@@ -225,6 +222,28 @@ def boot_report(data_dir: Path, cmdline: Path | None = None) -> str | None:
         return message
     log.info("firmware update took version=%s slot=%s", pending.get("version"), booted)
     return None
+
+
+def _rollback_message(outcome: dict[str, Any]) -> str:
+    return (
+        f"firmware rollback: version {outcome.get('version')} in slot {outcome.get('to_slot')} failed its "
+        f"health check; running slot {outcome.get('booted_slot')} again"
+    )
+
+
+def last_update_report(data_dir: Path) -> str:
+    """The outcome of the last update as one line, from `last-boot.json` (written by `boot_report`,
+    which the station supervisor calls when it starts): the rollback message, or "no rollback"."""
+    path = Path(data_dir) / LAST_REPORT_FILE
+    try:
+        outcome = json.loads(path.read_text())
+    except FileNotFoundError:
+        return "no rollback (no update recorded)"
+    except (OSError, ValueError) as exc:
+        return f"no rollback (last update record unreadable: {exc})"
+    if outcome.get("rolled_back"):
+        return _rollback_message(outcome)
+    return f"no rollback: version {outcome.get('version')} runs in slot {outcome.get('booted_slot')}"
 
 
 def _cli(argv: list[str] | None = None) -> int:
@@ -238,12 +257,12 @@ def _cli(argv: list[str] | None = None) -> int:
     inst.add_argument("--sha256", required=True)
     inst.add_argument("--version", default=None)
     inst.add_argument("--data-dir", type=Path, default=Path("/data/skytrail"))
-    rep = sub.add_parser("report", help="print the boot report (rollback or not)")
+    rep = sub.add_parser("report", help="print the last update's outcome (rollback or not)")
     rep.add_argument("--data-dir", type=Path, default=Path("/data/skytrail"))
     args = p.parse_args(argv)
     if args.what == "report":
-        msg = boot_report(args.data_dir)
-        print(msg or "no rollback")
+        boot_report(args.data_dir)  # a boot the supervisor has not reported yet
+        print(last_update_report(args.data_dir))
         return 0
     cmd_args = {"url": args.url, "sha256": args.sha256}
     if args.version:

@@ -172,3 +172,18 @@ def test_reboot_argument_from_the_boot_backend(tmp_path, tools, server, monkeypa
     monkeypatch.setattr(firmware, "REBOOT_ARGUMENT_FILE", arg_file)
     firmware.handle_firmware_update(_command(f"{base}/b.raucb", digest), tmp_path / "data")
     assert "systemctl reboot 0 tryboot" in tools.read_text()
+
+
+def test_last_update_report_outlives_the_boot_report(tmp_path):
+    cmdline = tmp_path / "cmdline"
+    cmdline.write_text("root=x rauc.slot=a\n")
+    assert firmware.last_update_report(tmp_path).startswith("no rollback")  # nothing installed yet
+    _pending(tmp_path, "b")
+    assert firmware.boot_report(tmp_path, cmdline) is not None  # the supervisor consumes it
+    report = firmware.last_update_report(tmp_path)
+    assert "rollback" in report and not report.startswith("no rollback") and "2.0.0" in report
+    cmdline.write_text("root=x rauc.slot=b\n")
+    _pending(tmp_path, "b")
+    firmware.boot_report(tmp_path, cmdline)
+    report = firmware.last_update_report(tmp_path)
+    assert report.startswith("no rollback") and "2.0.0" in report and "slot b" in report
