@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
 
 
@@ -136,3 +138,21 @@ def images_not_loaded(page: Any) -> list[str]:
     return page.eval_on_selector_all(
         "img", "els => els.filter(e => !(e.complete && e.naturalWidth > 0)).map(e => e.src)"
     )
+
+
+# The fixtures both web test folders use; their conftests load this module by path and re-export them.
+@pytest.fixture(scope="session")
+def web_helpers():
+    """This module (LiveServer, images_not_loaded, ...)."""
+    import sys
+
+    return sys.modules[__name__]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (each start costs seconds)."""
+    if reason := browser_missing():
+        pytest.skip(reason)
+    with open_browser() as b:
+        yield b

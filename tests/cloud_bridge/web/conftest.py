@@ -54,21 +54,8 @@ def _load_browser_helpers():
 
 
 BROWSER = _load_browser_helpers()
-
-
-@pytest.fixture(scope="session")
-def web_helpers():
-    """The module tests/browser.py (LiveServer, images_not_loaded, ...)."""
-    return BROWSER
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """One headless Chromium per test module (each start costs seconds)."""
-    if reason := BROWSER.browser_missing():
-        pytest.skip(reason)
-    with BROWSER.open_browser() as b:
-        yield b
+web_helpers = BROWSER.web_helpers  # fixtures defined in tests/browser.py
+browser = BROWSER.browser
 
 
 RECEIVED = datetime(2026, 12, 14, 0, 0, tzinfo=UTC)
