@@ -1,5 +1,6 @@
 """What the routes are given (FastAPI dependencies): a read session on the store, the settings,
-the caller (from the `Authorization: Bearer` token), a role check, and the page asked for.
+the caller (from the `Authorization: Bearer` token), a role check, and the page asked for, with
+`paged`, which answers a page of a query as a `Listing`.
 
 The store and the settings live on `app.state` (set by `create_app`), never in module globals, so
 several apps with different stores can run in one process (the tests do).
@@ -8,16 +9,18 @@ several apps with different stores can run in one process (the tests do).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cloud_bridge.api.config import ApiSettings, Role, hash_token
+from cloud_bridge.api.schemas import Listing
 from cloud_bridge.store import Store
 from edge.protocol.models import STATION_ID_PATTERN
 
@@ -134,6 +137,20 @@ def page(
 
 
 PageParams = Annotated[Page, Depends(page)]
+
+T = TypeVar("T")
+
+
+def paged(
+    session: Session, query: Select, page: Page, to_items: Callable[[list[Any]], list[T]]
+) -> Listing[T]:
+    """The `page` of the rows `query` selects (in its order) as a `Listing`: `total` counts every
+    row it selects; `to_items` turns the page's rows into the listed models (all at once, so that
+    it may look up what the whole page needs in one query)."""
+    # The count needs no order; a subquery counts what any filters and joins of `query` select.
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = list(session.scalars(query.limit(page.limit).offset(page.offset)))
+    return Listing(total=total, limit=page.limit, offset=page.offset, items=to_items(rows))
 
 
 def as_utc(value: datetime | None, name: str) -> datetime | None:

@@ -66,13 +66,11 @@ class ObservationOut(_Rows):
     report: dict[str, Any] | None = None
 
 
-class OrbitOut(_Rows):
-    """A heliocentric orbit: geocentric radiant, elements, shower; `orbit` holds the solver's JSON
-    (elements, their sigmas, the shower association)."""
+class _Radiant(_Rows):
+    """What an orbit and a point of the radiant plot share: the event, when the meteor began, its
+    geocentric radiant and speed, the shower and the solar longitude."""
 
-    id: int
     event_id: int
-    trajectory_id: int
     begin_utc: datetime
     ra_g_deg: float
     dec_g_deg: float
@@ -80,6 +78,14 @@ class OrbitOut(_Rows):
     sigma_radiant_deg: float | None
     shower_code: str | None
     solar_longitude_deg: float | None
+
+
+class OrbitOut(_Radiant):
+    """A heliocentric orbit: geocentric radiant, elements, shower; `orbit` holds the solver's JSON
+    (elements, their sigmas, the shower association)."""
+
+    id: int
+    trajectory_id: int
     a_au: float | None
     e: float | None
     i_deg: float | None
@@ -87,17 +93,8 @@ class OrbitOut(_Rows):
     orbit: dict[str, Any] | None = None
 
 
-class RadiantOut(_Rows):
+class RadiantOut(_Radiant):
     """One point of the radiant plot."""
-
-    event_id: int
-    begin_utc: datetime
-    ra_g_deg: float
-    dec_g_deg: float
-    v_g_kms: float
-    sigma_radiant_deg: float | None
-    shower_code: str | None
-    solar_longitude_deg: float | None
 
 
 class TrajectoryOut(_Rows):
@@ -147,12 +144,17 @@ class RejectedOut(_Rows):
     payload_bytes: int
 
 
-class EnrolmentTokenIn(BaseModel):
-    """An admin asks for a one-time enrolment token for a station."""
+class _StationIn(BaseModel):
+    """A request about one station, refused if it has fields not in the model."""
 
     model_config = ConfigDict(extra="forbid")
 
     station_id: Annotated[str, StringConstraints(pattern=STATION_ID_PATTERN)]
+
+
+class EnrolmentTokenIn(_StationIn):
+    """An admin asks for a one-time enrolment token for a station."""
+
     valid_s: float = Field(
         7 * 24 * 3600.0, gt=0, le=365 * 24 * 3600.0, description="seconds until it expires"
     )
@@ -166,12 +168,9 @@ class EnrolmentTokenOut(BaseModel):
     expires_utc: datetime
 
 
-class EnrolIn(BaseModel):
+class EnrolIn(_StationIn):
     """A station spends its one-time token."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    station_id: Annotated[str, StringConstraints(pattern=STATION_ID_PATTERN)]
     token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 

@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from cloud_bridge.api.config import Role
-from cloud_bridge.api.deps import DbSession, PageParams, User, require_role
+from cloud_bridge.api.deps import DbSession, PageParams, User, paged, require_role
 from cloud_bridge.api.schemas import CommandIn, CommandOut, Listing
 from cloud_bridge.fleet.commands import issue_command
 from cloud_bridge.store import Station
@@ -101,16 +101,12 @@ def list_commands(
     _check_owner(user, station_id)
     if session.get(Station, station_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no station {station_id!r}")
-    where = StationCommand.station_id == station_id
-    total = session.scalar(select(func.count()).select_from(StationCommand).where(where))
-    rows = session.scalars(
+    query = (
         select(StationCommand)
-        .where(where)
+        .where(StationCommand.station_id == station_id)
         .order_by(StationCommand.issued_utc.desc(), StationCommand.id.desc())
-        .limit(page.limit)
-        .offset(page.offset)
     )
-    return Listing(total=total, limit=page.limit, offset=page.offset, items=[command_out(r) for r in rows])
+    return paged(session, query, page, lambda rows: [command_out(r) for r in rows])
 
 
 @router.get(

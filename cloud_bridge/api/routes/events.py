@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud_bridge.api.deps import (
@@ -18,6 +18,7 @@ from cloud_bridge.api.deps import (
     ShowerFilter,
     StationFilter,
     TimeRange,
+    paged,
 )
 from cloud_bridge.api.routes.orbits import orbit_out
 from cloud_bridge.api.schemas import EventOut, Listing, TrajectoryOut
@@ -104,11 +105,8 @@ def list_events(
         query = query.where(Event.id.in_(select(Orbit.event_id).where(Orbit.shower_code == shower.upper())))
     if event_status is not None:
         query = query.where(Event.status == event_status)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = list(
-        session.scalars(query.order_by(Event.first_utc, Event.id).limit(page.limit).offset(page.offset))
-    )
-    return Listing(total=total, limit=page.limit, offset=page.offset, items=events_out(session, rows))
+    query = query.order_by(Event.first_utc, Event.id)
+    return paged(session, query, page, lambda rows: events_out(session, rows))
 
 
 @router.get("/{event_id}", response_model=EventOut, responses={404: {"description": "no such event"}})

@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from cloud_bridge.api.deps import CurrentUser, DbSession, PageParams, StationFilter, User
+from cloud_bridge.api.deps import CurrentUser, DbSession, PageParams, StationFilter, User, paged
 from cloud_bridge.api.schemas import FileOut, Listing, UploadStateOut
 from cloud_bridge.files import UploadError, UploadService, UploadState
 from cloud_bridge.files.uploads import file_key
@@ -35,6 +35,18 @@ FileName = Annotated[str, Path(pattern=NAME_PATTERN, description="file name, as 
 
 def file_url(station_id: str, observation_id: str | None, name: str) -> str:
     return f"/files/{station_id}/{observation_id}/{name}"
+
+
+def file_out(row: ProductFile) -> FileOut:
+    return FileOut(
+        station_id=row.station_id,
+        observation_id=row.observation_id,
+        name=row.name,
+        sha256=row.sha256,
+        size_bytes=row.size_bytes,
+        uploaded_utc=row.uploaded_utc,
+        url=file_url(row.station_id, row.observation_id, row.name),
+    )
 
 
 def uploads(request: Request) -> UploadService:
@@ -208,22 +220,5 @@ def list_files(
         query = query.where(ProductFile.station_id == station_id)
     if observation_id is not None:
         query = query.where(ProductFile.observation_id == observation_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(
-        query.order_by(ProductFile.uploaded_utc.desc(), ProductFile.id.desc())
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    items = [
-        FileOut(
-            station_id=r.station_id,
-            observation_id=r.observation_id,
-            name=r.name,
-            sha256=r.sha256,
-            size_bytes=r.size_bytes,
-            uploaded_utc=r.uploaded_utc,
-            url=file_url(r.station_id, r.observation_id, r.name),
-        )
-        for r in rows
-    ]
-    return Listing(total=total, limit=page.limit, offset=page.offset, items=items)
+    query = query.order_by(ProductFile.uploaded_utc.desc(), ProductFile.id.desc())
+    return paged(session, query, page, lambda rows: [file_out(r) for r in rows])

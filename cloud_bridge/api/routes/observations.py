@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from cloud_bridge.api.deps import MAX_ID, CurrentUser, DbSession, PageParams, StationFilter, TimeRange
+from cloud_bridge.api.deps import MAX_ID, CurrentUser, DbSession, PageParams, StationFilter, TimeRange, paged
 from cloud_bridge.api.schemas import Listing, ObservationOut
 from cloud_bridge.store import Observation
 from edge.protocol.models import OBSERVATION_ID_PATTERN
@@ -43,13 +43,8 @@ def list_observations(
         query = query.where(Observation.station_id == station_id)
     if event_id is not None:
         query = query.where(Observation.event_id == event_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(
-        query.order_by(Observation.first_utc, Observation.id).limit(page.limit).offset(page.offset)
-    )
-    return Listing(
-        total=total, limit=page.limit, offset=page.offset, items=[observation_out(r) for r in rows]
-    )
+    query = query.order_by(Observation.first_utc, Observation.id)
+    return paged(session, query, page, lambda rows: [observation_out(r) for r in rows])
 
 
 @router.get(

@@ -4,9 +4,9 @@ radiant list a radiant plot needs; both filtered by shower and time of the meteo
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
-from cloud_bridge.api.deps import CurrentUser, DbSession, PageParams, ShowerFilter, TimeRange
+from cloud_bridge.api.deps import CurrentUser, DbSession, PageParams, ShowerFilter, TimeRange, paged
 from cloud_bridge.api.schemas import Listing, OrbitOut, RadiantOut
 from cloud_bridge.store import Orbit
 
@@ -36,10 +36,7 @@ def list_orbits(
     session: DbSession, _user: CurrentUser, page: PageParams, times: TimeRange, shower: ShowerFilter = None
 ) -> Listing[OrbitOut]:
     """Orbits of meteors that began in [since, until), of one shower if asked."""
-    query = _filtered(times, shower)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.limit(page.limit).offset(page.offset))
-    return Listing(total=total, limit=page.limit, offset=page.offset, items=[orbit_out(r) for r in rows])
+    return paged(session, _filtered(times, shower), page, lambda rows: [orbit_out(r) for r in rows])
 
 
 @router.get("/radiants", response_model=Listing[RadiantOut])
@@ -47,9 +44,6 @@ def list_radiants(
     session: DbSession, _user: CurrentUser, page: PageParams, times: TimeRange, shower: ShowerFilter = None
 ) -> Listing[RadiantOut]:
     """Geocentric radiants (RA, Dec, v_g, sigma, shower) for plotting, by meteor time."""
-    query = _filtered(times, shower)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(query.limit(page.limit).offset(page.offset))
-    return Listing(
-        total=total, limit=page.limit, offset=page.offset, items=[RadiantOut.model_validate(r) for r in rows]
+    return paged(
+        session, _filtered(times, shower), page, lambda rows: [RadiantOut.model_validate(r) for r in rows]
     )

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cloud_bridge.api.config import Role
-from cloud_bridge.api.deps import DbSession, PageParams, StationFilter, TimeRange, User, require_role
+from cloud_bridge.api.deps import DbSession, PageParams, StationFilter, TimeRange, User, paged, require_role
 from cloud_bridge.api.schemas import Listing, RejectedOut
 from cloud_bridge.store import RejectedMessage
 
@@ -35,12 +35,5 @@ def list_rejected(
         query = query.where(RejectedMessage.received_at >= since)
     if until is not None:
         query = query.where(RejectedMessage.received_at < until)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(
-        query.order_by(RejectedMessage.received_at.desc(), RejectedMessage.id.desc())
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return Listing(
-        total=total, limit=page.limit, offset=page.offset, items=[RejectedOut.model_validate(r) for r in rows]
-    )
+    query = query.order_by(RejectedMessage.received_at.desc(), RejectedMessage.id.desc())
+    return paged(session, query, page, lambda rows: [RejectedOut.model_validate(r) for r in rows])

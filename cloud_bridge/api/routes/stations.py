@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cloud_bridge.api.config import ApiSettings, Role
-from cloud_bridge.api.deps import CurrentUser, DbSession, PageParams, User, get_settings, require_role
+from cloud_bridge.api.deps import CurrentUser, DbSession, PageParams, User, get_settings, paged, require_role
 from cloud_bridge.api.schemas import Listing, RejectedOut, StationOut
 from cloud_bridge.store import RejectedMessage, Station
 from cloud_bridge.store.models import StationCredential
@@ -59,23 +59,18 @@ def list_stations(
     session: DbSession, user: CurrentUser, page: PageParams, settings: Settings
 ) -> Listing[StationOut]:
     """All stations by id, with their online state and time quality."""
-    total = session.scalar(select(func.count()).select_from(Station))
-    rows = list(
-        session.scalars(select(Station).order_by(Station.station_id).limit(page.limit).offset(page.offset))
-    )
-    enrolled = set(
-        session.scalars(
-            select(StationCredential.station_id).where(
-                StationCredential.station_id.in_([r.station_id for r in rows])
+
+    def items(rows: list[Station]) -> list[StationOut]:
+        enrolled = set(
+            session.scalars(
+                select(StationCredential.station_id).where(
+                    StationCredential.station_id.in_([r.station_id for r in rows])
+                )
             )
         )
-    )
-    return Listing(
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-        items=[station_out(r, user, settings, r.station_id in enrolled) for r in rows],
-    )
+        return [station_out(r, user, settings, r.station_id in enrolled) for r in rows]
+
+    return paged(session, select(Station).order_by(Station.station_id), page, items)
 
 
 @router.get("/{station_id}", response_model=StationOut, responses={404: {"description": "no such station"}})
@@ -104,15 +99,9 @@ def station_rejected(
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, detail=f"{user.name!r} does not own station {station_id!r}"
         )
-    where = RejectedMessage.station_id == station_id
-    total = session.scalar(select(func.count()).select_from(RejectedMessage).where(where))
-    rows = session.scalars(
+    query = (
         select(RejectedMessage)
-        .where(where)
+        .where(RejectedMessage.station_id == station_id)
         .order_by(RejectedMessage.received_at.desc(), RejectedMessage.id.desc())
-        .limit(page.limit)
-        .offset(page.offset)
     )
-    return Listing(
-        total=total, limit=page.limit, offset=page.offset, items=[RejectedOut.model_validate(r) for r in rows]
-    )
+    return paged(session, query, page, lambda rows: [RejectedOut.model_validate(r) for r in rows])
