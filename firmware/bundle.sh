@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # A signed RAUC bundle of a built root file system (called by `./build.sh bundle`).
-#   firmware/bundle.sh [--board B] [--version V] [--rootfs IMG] [--out FILE]
+#   firmware/bundle.sh [--board B] [--version V] [--rootfs IMG] [--boot IMG] [--out FILE]
+# Boards whose slots have their own boot partition (rpi5: [slot.boot.N] in its system.conf) need
+# that partition's image too (--boot, default boot.vfat beside the root file system image).
 # Signs with $SKYTRAIL_SIGNING_CERT/$SKYTRAIL_SIGNING_KEY (production; the CA in $SKYTRAIL_KEYRING)
 # or else the development CA (firmware/keys.sh dev). The bundle is a verity bundle: the
 # signature covers the manifest and the hash tree, so a changed byte anywhere is refused.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-BOARD=pc-x86_64; VERSION=""; ROOTFS_IMG=""; OUT=""
+BOARD=pc-x86_64; VERSION=""; ROOTFS_IMG=""; BOOT_IMG=""; OUT=""
 while [ $# -gt 0 ]; do
     case $1 in
     --board) BOARD=$2; shift 2 ;;
     --version) VERSION=$2; shift 2 ;;
     --rootfs) ROOTFS_IMG=$2; shift 2 ;;
+    --boot) BOOT_IMG=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     pc-x86_64|rpi5) BOARD=$1; shift ;;
     *) die "bundle.sh: unknown argument '$1'" ;;
@@ -22,6 +25,15 @@ BOARD_DIR=$FIRMWARE_DIR_SELF/boards/$BOARD
 OUT_DIR=$IMAGE_BUILD_DIR/$BOARD
 ROOTFS_IMG=${ROOTFS_IMG:-$OUT_DIR/rootfs.ext4}
 [ -f "$ROOTFS_IMG" ] || die "no root file system image at $ROOTFS_IMG: run ./build.sh image $BOARD first"
+if grep -q '^\[slot\.boot\.' "$BOARD_DIR/overlay/etc/rauc/system.conf" 2>/dev/null; then
+    BOOT_IMG=${BOOT_IMG:-$OUT_DIR/boot.vfat}
+    # a root file system alone would boot the slot's old kernel without its modules
+    [ -f "$BOOT_IMG" ] || die "$BOARD: no boot partition image at $BOOT_IMG (kernel, device tree," \
+        "config.txt; made only when the image is built with FIRMWARE_DIR: docs/install.md);" \
+        "a $BOARD bundle needs it"
+elif [ -n "$BOOT_IMG" ]; then
+    die "$BOARD: its slots have no boot partition of their own; --boot does not apply"
+fi
 VERSION=${VERSION:-$(cat "$OUT_DIR/version" 2>/dev/null || echo 0.0.0)}
 OUT=${OUT:-$OUT_DIR/skytrail-$BOARD-$VERSION.raucb}
 
@@ -55,10 +67,11 @@ filename=hook.sh
 filename=rootfs.ext4
 hooks=post-install
 MANIFEST
-# boards whose slots have their own boot partition (rpi5) ship its image too
-if [ -f "$OUT_DIR/boot.vfat" ]; then
-    cp "$OUT_DIR/boot.vfat" "$stage/boot.vfat"
-    printf '\n[image.boot]\nfilename=boot.vfat\n' >>"$stage/manifest.raucm"
+# boards whose slots have their own boot partition (rpi5) ship its image too; the hook points its
+# cmdline.txt at the slot it is written to
+if [ -n "$BOOT_IMG" ]; then
+    cp "$BOOT_IMG" "$stage/boot.vfat"
+    printf '\n[image.boot]\nfilename=boot.vfat\nhooks=post-install\n' >>"$stage/manifest.raucm"
 fi
 rm -f "$OUT"
 # zstd at a low level: fast to make on a build machine, and the station kernel reads it

@@ -2,20 +2,32 @@
 # the disk needs the Pi boot firmware and kernel from $FIRMWARE_DIR (docs/install.md): without it
 # the root file system image is still made and the disk image is left out, saying so.
 
+# A FIRMWARE_DIR that lacks a part is refused now, not after the long build.
+if [ -n "${FIRMWARE_DIR:-}" ]; then
+    for need in boot/kernel_2712.img boot/bcm2712-rpi-5-b.dtb boot/overlays modules; do
+        [ -e "$FIRMWARE_DIR/$need" ] \
+            || die "rpi5: FIRMWARE_DIR=$FIRMWARE_DIR has no $need (layout: docs/install.md)"
+    done
+fi
+
 board_build_wheel() {  # DEST: build the project's wheel (with its C extension) for arm64
     local dest=$1 src=$ROOTFS/tmp/skytrail-src
     rm -rf "$src"; mkdir -p "$src"
     (cd "$REPO_ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$src" 2>/dev/null || true)
-    # the build tools: Debian's compiler, and setuptools/wheel new enough for pyproject.toml, fetched
-    # by the host's pip (pure Python) into a throwaway venv in the chroot
+    # the build tools: Debian's compiler, and setuptools/wheel new enough for pyproject.toml (its
+    # SPDX `license` string needs setuptools 77), fetched with their dependencies (wheel needs
+    # packaging) by the host's pip (pure Python: the host's Python 3.11 resolves them as the
+    # chroot's would) into a throwaway venv in the chroot; --upgrade, as the venv comes with
+    # Debian's older setuptools
     mkdir -p "$ROOTFS/tmp/build-wheels"
-    "$PYTHON" -m pip download -q --only-binary=:all: --no-deps -d "$ROOTFS/tmp/build-wheels" \
-        "setuptools>=69" wheel >"$LOG_DIR/wheel.log" 2>&1 || die "fetching setuptools failed; see $LOG_DIR/wheel.log"
+    "$PYTHON" -m pip download -q --only-binary=:all: -d "$ROOTFS/tmp/build-wheels" \
+        "setuptools>=77" wheel >"$LOG_DIR/wheel.log" 2>&1 || die "fetching setuptools failed; see $LOG_DIR/wheel.log"
     in_chroot "$ROOTFS" apt-get update -q >>"$LOG_DIR/wheel.log" 2>&1 \
         && in_chroot "$ROOTFS" apt-get install -y -q --no-install-recommends gcc libc6-dev python3-dev \
             >>"$LOG_DIR/wheel.log" 2>&1 \
         && in_chroot "$ROOTFS" sh -c 'python3 -m venv /tmp/buildenv \
-            && /tmp/buildenv/bin/pip install -q --no-index --find-links /tmp/build-wheels setuptools wheel \
+            && /tmp/buildenv/bin/pip install -q --upgrade --no-index --find-links /tmp/build-wheels \
+                setuptools wheel \
             && cd /tmp/skytrail-src \
             && /tmp/buildenv/bin/pip wheel -q --no-deps --no-build-isolation --no-index . -w /tmp/wheels' \
             >>"$LOG_DIR/wheel.log" 2>&1 \
@@ -31,10 +43,19 @@ board_finish_rootfs() {
     cp "$BOARD_DIR/partitions.sh" "$ROOTFS/usr/lib/skytrail/partitions.sh"
     mkdir -p "$ROOTFS/boot/autoboot"
     rm -f "$ROOTFS/usr/bin/qemu-aarch64-static"
-    FIRMWARE_DIR=${FIRMWARE_DIR:-}
-    if [ -n "$FIRMWARE_DIR" ] && [ -d "$FIRMWARE_DIR/modules" ]; then
+    if [ -n "${FIRMWARE_DIR:-}" ]; then
+        # the modules of kernel_2712.img (16K pages): named <version>-v8-16k+ in raspberrypi/firmware,
+        # <version>-rpi-2712 in Raspberry Pi OS; a directory with one kernel's modules is taken as is
+        local d all=() pi5=()
+        for d in "$FIRMWARE_DIR"/modules/*/; do
+            [ -d "$d" ] || continue
+            d=${d%/}; all+=("$d")
+            case ${d##*/} in *16k+ | *_16k | *-rpi-2712) pi5+=("$d") ;; esac
+        done
+        [ ${#pi5[@]} -gt 0 ] || [ ${#all[@]} -ne 1 ] || pi5=("${all[@]}")
+        [ ${#pi5[@]} -gt 0 ] || die "rpi5: no Pi 5 kernel modules (*-16k+, *-rpi-2712) among: ${all[*]##*/}"
         mkdir -p "$ROOTFS/lib/modules"
-        cp -a "$FIRMWARE_DIR"/modules/*_16k "$ROOTFS/lib/modules/" 2>/dev/null || cp -a "$FIRMWARE_DIR"/modules/* "$ROOTFS/lib/modules/"
+        cp -a "${pi5[@]}" "$ROOTFS/lib/modules/"
     fi
 }
 
@@ -52,9 +73,11 @@ make_boot_vfat() {  # SLOT IMG: one slot's boot partition
 
 board_make_disk() {
     . "$BOARD_DIR/partitions.sh"
-    if [ -z "${FIRMWARE_DIR:-}" ] || [ ! -f "$FIRMWARE_DIR/boot/kernel_2712.img" ]; then
-        flog "rpi5: FIRMWARE_DIR not given (or without boot/kernel_2712.img): the root file system image"
-        flog "rpi5: $ROOTFS_IMG is built; the disk image is left out (see docs/install.md)"
+    if [ -z "${FIRMWARE_DIR:-}" ]; then  # (a FIRMWARE_DIR lacking a part was refused at the start)
+        flog "rpi5: FIRMWARE_DIR not given: the root file system image $ROOTFS_IMG is built;"
+        flog "rpi5: the disk image and the bundle's boot image boot.vfat are left out (see docs/install.md)"
+        # nothing of an earlier build with FIRMWARE_DIR may pair with this root file system
+        rm -f "$OUT_DIR/skytrail-$BOARD.img" "$OUT_DIR/boot.vfat"
         DISK_IMAGE=""
         return 0
     fi
@@ -90,10 +113,12 @@ SFDISK
 }
 
 board_fetch_wheels() {  # WHEELHOUSE WHEEL: the dependencies as arm64 wheels, fetched by the host's pip
-    local dir=$1 wheel=$2
+    local dir=$1 wheel=$2 glibc_minor platforms=(--platform linux_aarch64 --platform manylinux2014_aarch64)
+    # every manylinux tag that bookworm's glibc 2.36 satisfies (pip takes only the tags it is given;
+    # e.g. ai-edge-litert ships manylinux_2_27 alone)
+    for glibc_minor in $(seq 17 36); do platforms+=(--platform "manylinux_2_${glibc_minor}_aarch64"); done
     "$PYTHON" -m pip download -q --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 \
-        --platform linux_aarch64 --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 \
-        --platform manylinux_2_28_aarch64 --platform manylinux_2_34_aarch64 \
-        -d "$dir" "$wheel[hardware]" -r "$FIRMWARE_DIR_SELF/image-requirements.txt" >>"$LOG_DIR/wheel.log" 2>&1 \
+        "${platforms[@]}" -d "$dir" "$wheel[hardware]" -r "$FIRMWARE_DIR_SELF/image-requirements.txt" \
+        >>"$LOG_DIR/wheel.log" 2>&1 \
         || die "fetching the arm64 dependencies failed (one without an arm64 wheel?); see $LOG_DIR/wheel.log"
 }
