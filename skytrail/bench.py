@@ -103,6 +103,12 @@ def bench_ingest(repeats: int = 3) -> dict:
     return run(repeats=repeats)
 
 
+def bench_classify(repeats: int = 3) -> dict:
+    from edge.classify.bench import run_bench as run
+
+    return run(repeats=repeats)
+
+
 def bench_station(repeats: int = 1) -> dict:
     from edge.station.bench import run_bench as run
 
@@ -130,6 +136,14 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict], str, str]] = {
         "Baselines: decoding and checking the same reports alone (the wire contract's floor) for the "
         "storing rate; the solve alone plus the settle window for the arrival-to-orbit time (embedded "
         "broker, SQLite, three stations per event).",
+    ),
+    "classify": (
+        bench_classify,
+        "Meteor classifier per detector event, one core",
+        "Baseline: making the event's crop alone (edge.classify.preprocess), which any classifier of "
+        "these events needs; the station's whole path (crop, int8 inference, closed-form Grad-CAM and "
+        "its fusion with the first conv) and the int8 inference alone, on the candidates of a short "
+        "simulated 480x270 night.",
     ),
     "station": (
         bench_station,

@@ -11,7 +11,6 @@ import json
 import logging
 import shlex
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from edge.classify.dataset import (
     TRAIN_PARAMS,
     DataParams,
     build_dataset,
+    dataset_recipe,
     load_dataset,
     save_dataset,
 )
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def _dataset(kind: str, first_seed: int, n_nights: int, params: DataParams, cache: Path | None, workers: int):
     """The simulated set, from the cache folder when it holds one made the same way."""
-    recipe = {"params": asdict(params), "first_seed": first_seed, "n_nights": n_nights}
+    recipe = dataset_recipe(params, first_seed, n_nights)
     if cache is not None:
         path = cache / f"{kind}.npz"
         if path.is_file():

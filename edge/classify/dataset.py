@@ -4,11 +4,11 @@ Each short simulated night (`edge.sim.night`: one camera, binned 4x to 480x270, 
 satellites (some flaring), aircraft with blinking lights, insects, moonlit clouds, hot pixels and
 the Moon) is rendered once into memory; every object in it then becomes a candidate the way the
 detector would hand it over: the max-pixel / frame-of-max / mean / std aggregates over the frames
-it is seen in (mean and std leave out each pixel's four highest values, as RMS does) and its track
-of centroids (the simulator's truth positions), turned into a crop by
-`edge.classify.preprocess.make_crop`, the same function the station uses. Long tracks (satellites,
-aircraft) give up to `track_pieces` candidates from different stretches. Candidates that would not be
-detected (peak significance under `MIN_PEAK_SNR`) are dropped.
+it is seen in (mean and std leave out each pixel's four highest values, as RMS does), its track
+of centroids (the simulator's truth positions, at the frames' times) and the camera's plate scale,
+turned into a crop by `edge.classify.preprocess.make_crop`, the same function the station uses.
+Long tracks (satellites, aircraft) give up to `track_pieces` candidates from different stretches.
+Candidates that would not be detected (peak significance under `MIN_PEAK_SNR`) are dropped.
 
 Classes the simulator has no object for are made here:
 - lightning: a whole-frame flash (a tiny layer of this module, `add_lightning`) in 1-3 frames;
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.classify.preprocess import CROP_PX, MARGIN_PX, make_crop
+from edge.classify.preprocess import CROP_PX, MARGIN_PX, N_CHANNELS, make_crop
 from edge.sim.night import NightConfig, plan_night, render_night
 
 CLASSES = ("meteor", "satellite", "aircraft", "insect", "cloud", "lightning", "noise")
@@ -87,9 +87,10 @@ class Candidate:
     std: np.ndarray  # (H, W) float32
     x_px: np.ndarray  # track centroids
     y_px: np.ndarray
+    t_unix: np.ndarray  # the centroids' times, s
 
 
-def aggregate(frames: np.ndarray, lo: int, hi: int, x_px, y_px, bg_frames: int = 24) -> Candidate:
+def aggregate(frames: np.ndarray, lo: int, hi: int, x_px, y_px, t_unix, bg_frames: int = 24) -> Candidate:
     """Aggregates of frames lo..hi (inclusive) around a track, computed near the track only.
 
     Background mean/std come from up to `bg_frames` earlier frames plus the window, each pixel's
@@ -116,7 +117,7 @@ def aggregate(frames: np.ndarray, lo: int, hi: int, x_px, y_px, bg_frames: int =
     max_frame[r0:r1, c0:c1] = win.argmax(axis=0)
     mean[r0:r1, c0:c1] = keep.mean(axis=0)
     std[r0:r1, c0:c1] = keep.std(axis=0)
-    return Candidate(max_pixel, max_frame, mean, std, x, y)
+    return Candidate(max_pixel, max_frame, mean, std, x, y, np.asarray(t_unix, float))
 
 
 def add_lightning(frames: np.ndarray, flash_frames: np.ndarray, peak_adu: float, gain_e_per_adu: float,
@@ -167,16 +168,19 @@ def _night_config(seed: int, params: DataParams, rng: np.random.Generator, cloud
 
 
 def _random_track(
-    rng: np.random.Generator, cx: float, cy: float, spread_px: float
-) -> tuple[np.ndarray, np.ndarray]:
+    rng: np.random.Generator, cx: float, cy: float, spread_px: float, frames: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A detector's track on something that does not move in a line: 3-6 centroids scattered around
+    (cx, cy), in frames drawn from `frames` (returned sorted)."""
     n = int(rng.integers(3, 7))
-    return cx + rng.uniform(-spread_px, spread_px, n), cy + rng.uniform(-spread_px, spread_px, n)
+    k = np.sort(rng.choice(np.asarray(frames), n))
+    return cx + rng.uniform(-spread_px, spread_px, n), cy + rng.uniform(-spread_px, spread_px, n), k
 
 
 def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, np.ndarray]:
     """Render one simulated night and return its labelled crops.
 
-    Returns arrays: `images` (n, 64, 64, 2) float32, `labels` (n,) int (index into CLASSES),
+    Returns arrays: `images` (n, 64, 64, N_CHANNELS) float32, `labels` (n,) int (index into CLASSES),
     `track_crop_px` (n, 4): the true track's first and last in-window positions in crop pixels
     (NaN for classes without a track), `scale` (n,) frame px per crop px."""
     rng = np.random.default_rng([seed, 7919])
@@ -184,10 +188,13 @@ def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, 
     plan = plan_night(_night_config(seed, params, rng, cloudy))
     frames = np.stack([f.frame for f in render_night(plan)])
     n, h, w = frames.shape
+    frame_t = plan.frame_times(0, n)
+    deg_per_px = plan.camera.model.pixel_scale_arcmin / 60.0
     out: dict[str, list] = {"images": [], "labels": [], "track_crop_px": [], "scale": []}
 
     def add(cand: Candidate, label: int, track: tuple[float, float, float, float] | None) -> None:
-        crop = make_crop(cand.max_pixel, cand.max_frame, cand.mean, cand.std, cand.x_px, cand.y_px)
+        crop = make_crop(cand.max_pixel, cand.max_frame, cand.mean, cand.std, cand.x_px, cand.y_px,
+                         cand.t_unix, deg_per_px)  # fmt: skip
         if label not in (CLASSES.index("noise"), CLASSES.index("cloud")) and crop.image[..., 0].max() < (
             np.arcsinh(MIN_PEAK_SNR / 2.0) / 5.0
         ):
@@ -221,7 +228,7 @@ def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, 
             lo, hi = max(0, int(f[a]) - 1), min(n - 1, int(f[b - 1]) + 1)
             tx = xs[a:b] + rng.normal(0, 0.2, b - a)
             ty = ys[a:b] + rng.normal(0, 0.2, b - a)
-            cand = aggregate(frames, lo, hi, tx, ty)
+            cand = aggregate(frames, lo, hi, tx, ty, frame_t[f[a:b]])
             track = (xs[a], ys[a], xs[b - 1], ys[b - 1]) if obj.kind == "meteor" else None
             add(cand, label, track)
 
@@ -233,14 +240,17 @@ def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, 
         k = lo - max(0, lo - 24)
         flashes = k + rng.choice(length, size=int(rng.integers(1, 4)), replace=False)
         clip = add_lightning(clip, flashes, float(rng.uniform(*params.lightning_adu_range)), gain, rng)
-        tx, ty = _random_track(rng, rng.uniform(40, w - 40), rng.uniform(40, h - 40), 25.0)
-        add(aggregate(clip, k, clip.shape[0] - 1, tx, ty), CLASSES.index("lightning"), None)
+        # the detector sees the lit patches of the flash frames
+        tx, ty, tk = _random_track(rng, rng.uniform(40, w - 40), rng.uniform(40, h - 40), 25.0, flashes)
+        t = frame_t[max(0, lo - 24) + tk]
+        add(aggregate(clip, k, clip.shape[0] - 1, tx, ty, t), CLASSES.index("lightning"), None)
     if cloudy:
         for _ in range(params.cloud_per_night):
             length = int(rng.integers(10, MAX_WINDOW_FRAMES))
             lo = int(rng.integers(24, n - length))
-            tx, ty = _random_track(rng, rng.uniform(30, w - 30), rng.uniform(30, h - 30), 15.0)
-            add(aggregate(frames, lo, lo + length - 1, tx, ty), CLASSES.index("cloud"), None)
+            window = np.arange(lo, lo + length)
+            tx, ty, tk = _random_track(rng, rng.uniform(30, w - 30), rng.uniform(30, h - 30), 15.0, window)
+            add(aggregate(frames, lo, lo + length - 1, tx, ty, frame_t[tk]), CLASSES.index("cloud"), None)
     hx, hy, _extra = plan.camera.hot_pixels
     for _ in range(params.noise_per_night):
         length = int(rng.integers(4, 40))
@@ -250,12 +260,12 @@ def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, 
             cx, cy = float(hx[i]), float(hy[i])
         else:
             cx, cy = rng.uniform(10, w - 10), rng.uniform(10, h - 10)
-        tx, ty = _random_track(rng, cx, cy, 2.0)
-        add(aggregate(frames, lo, lo + length - 1, tx, ty), CLASSES.index("noise"), None)
+        tx, ty, tk = _random_track(rng, cx, cy, 2.0, np.arange(lo, lo + length))
+        add(aggregate(frames, lo, lo + length - 1, tx, ty, frame_t[tk]), CLASSES.index("noise"), None)
 
     if not out["labels"]:
         return {
-            "images": np.zeros((0, CROP_PX, CROP_PX, 2), np.float32),
+            "images": np.zeros((0, CROP_PX, CROP_PX, N_CHANNELS), np.float32),
             "labels": np.zeros(0, np.int64),
             "track_crop_px": np.zeros((0, 4)),
             "scale": np.zeros(0, np.int64),
@@ -272,7 +282,7 @@ def _one(args: tuple[int, DataParams, Path | None]) -> dict[str, np.ndarray]:
     seed, params, night_dir = args
     path = None
     if night_dir is not None:
-        key = hashlib.sha256(json.dumps(asdict(params)).encode()).hexdigest()[:10]
+        key = hashlib.sha256(json.dumps(_recipe(params)).encode()).hexdigest()[:10]
         path = Path(night_dir) / f"night_{seed}_{key}.npz"
         if path.is_file():
             with np.load(path) as f:
@@ -310,10 +320,17 @@ def save_dataset(data: dict[str, np.ndarray], path: str | Path, params: DataPara
     np.savez_compressed(
         path,
         **data,
-        recipe=np.asarray(
-            json.dumps({"params": asdict(params), "first_seed": first_seed, "n_nights": n_nights})
-        ),  # fmt: skip
+        recipe=np.asarray(json.dumps(dataset_recipe(params, first_seed, n_nights))),
     )
+
+
+def _recipe(params: DataParams) -> dict:
+    return {"params": asdict(params), "channels": N_CHANNELS}
+
+
+def dataset_recipe(params: DataParams, first_seed: int, n_nights: int) -> dict:
+    """How a set was made (stored with it; a cached set is reused only when this matches)."""
+    return {**_recipe(params), "first_seed": first_seed, "n_nights": n_nights}
 
 
 def load_dataset(path: str | Path) -> dict[str, np.ndarray]:

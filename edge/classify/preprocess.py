@@ -5,14 +5,20 @@ on the station (`edge.classify.runtime` builds them from `edge.detect.detector.E
 network always sees the same thing.
 
 Input: the event's full-frame aggregates (`max_pixel` uint8, `max_frame` index of the frame of
-the maximum, background `mean` and `std`) and its track (centroids `x_px`, `y_px`). The crop is a
-square around the track, `CROP_PX` pixels on a side in the crop, covering `scale` x `scale` frame
-pixels per crop pixel (scale = 1 for short tracks, larger for long ones), reduced block by block
-at the brightest pixel so thin trails survive. Two channels:
+the maximum, background `mean` and `std`), its track (centroids `x_px`, `y_px` at times `t_unix`)
+and the camera's plate scale (`deg_per_px`, at the optical centre). The crop is a square around the
+track, `CROP_PX` pixels on a side in the crop, covering `scale` x `scale` frame pixels per crop pixel
+(scale = 1 for short tracks, larger for long ones), reduced block by block at the brightest pixel so
+thin trails survive. Four channels:
 - 0, brightness: asinh of the significance (max - mean) / std, divided by `SNR_SOFTENING`, / 5;
 - 1, time: the frame of the maximum at that pixel, 0.1..1 from the earliest to the latest frame
   among the significant pixels of the crop, 0 where the pixel is not significant (so motion shows
-  as a ramp along a meteor and is absent for a flash or a hot pixel).
+  as a ramp along a meteor and is absent for a flash or a hot pixel);
+- 2, angular speed and 3, duration of the track, each constant over the crop (log scales,
+  `motion_planes`). The crop alone cannot tell them: it is scaled to the track's length and its
+  time channel is relative. They are what tells a meteor (several deg/s, under a second or two)
+  from a satellite or an aircraft (under a deg/s, seconds to minutes), as in RMS's and M3's filters;
+  the plate scale makes them the same for any sensor resolution or binning.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ from typing import Protocol
 import numpy as np
 
 CROP_PX = 64
-N_CHANNELS = 2
+N_CHANNELS = 4
 MARGIN_PX = 8  # frame pixels kept around the track's extent
 MIN_STD_ADU = 1.0  # floor on the background std (8-bit quantisation)
 SNR_SOFTENING = 2.0
 SIGNIFICANT_SNR = 4.0  # pixels whose time channel is set
+SPEED_RANGE_DEG_S = (0.03, 300.0)  # channel 2: 0..1 on a log scale (meteors 2-80 deg/s, satellites < 1)
+DURATION_RANGE_S = (0.02, 20.0)  # channel 3: 0..1 on a log scale
 
 
 class EventLike(Protocol):
@@ -39,6 +47,7 @@ class EventLike(Protocol):
     std: np.ndarray
     x_px: np.ndarray
     y_px: np.ndarray
+    t_unix: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,30 @@ def check_crop(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def _log_scaled(value: float, lo: float, hi: float) -> float:
+    return float(np.clip(np.log(max(value, lo) / lo) / np.log(hi / lo), 0.0, 1.0))
+
+
+def motion_planes(x_px: np.ndarray, y_px: np.ndarray, t_unix: np.ndarray,
+                  deg_per_px: float) -> tuple[float, float]:  # fmt: skip
+    """The values of channels 2 and 3: the track's angular speed (straight-line fit of position on
+    time, deg/s) and its duration (s), each mapped to 0..1 on a log scale."""
+    t = np.asarray(t_unix, float)
+    if not (np.isfinite(deg_per_px) and deg_per_px > 0):
+        raise ValueError(f"deg_per_px must be a positive plate scale, got {deg_per_px}")
+    if t.shape != np.shape(x_px) or not np.all(np.isfinite(t)):
+        raise ValueError(
+            f"t_unix must hold one finite time per centroid, got shape {t.shape} for {np.shape(x_px)}"
+        )
+    duration_s = float(np.ptp(t)) if t.size else 0.0
+    speed_deg_s = 0.0
+    if t.size >= 2 and duration_s > 0:
+        vx = np.polyfit(t - t[0], np.asarray(x_px, float), 1)[0]
+        vy = np.polyfit(t - t[0], np.asarray(y_px, float), 1)[0]
+        speed_deg_s = float(np.hypot(vx, vy)) * deg_per_px
+    return _log_scaled(speed_deg_s, *SPEED_RANGE_DEG_S), _log_scaled(duration_s, *DURATION_RANGE_S)
+
+
 def make_crop(
     max_pixel: np.ndarray,
     max_frame: np.ndarray,
@@ -93,8 +126,11 @@ def make_crop(
     std: np.ndarray,
     x_px: np.ndarray,
     y_px: np.ndarray,
+    t_unix: np.ndarray,
+    deg_per_px: float,
 ) -> Crop:
-    """The classifier crop of an event from its full-frame aggregates and track centroids (px)."""
+    """The classifier crop of an event from its full-frame aggregates, its track (centroids in px at
+    times t_unix in s) and the camera's plate scale (deg per px)."""
     shape = np.shape(max_pixel)
     if len(shape) != 2:
         raise ValueError(f"max_pixel must be a 2-D frame, got shape {shape}")
@@ -103,10 +139,14 @@ def make_crop(
             raise ValueError(f"{name} shape is {np.shape(arr)}, expected {shape} like max_pixel")
     x = np.asarray(x_px, float).ravel()
     y = np.asarray(y_px, float).ravel()
+    t = np.asarray(t_unix, float).ravel()
+    if x.shape != y.shape or t.shape != x.shape:
+        raise ValueError(f"x_px, y_px and t_unix must have equal lengths, got {x.size}, {y.size}, {t.size}")
     ok = np.isfinite(x) & np.isfinite(y)
-    if x.shape != y.shape or not ok.any():
-        raise ValueError("the track needs at least one finite (x_px, y_px) centroid of equal-length arrays")
-    x, y = x[ok], y[ok]
+    if not ok.any():
+        raise ValueError("the track needs at least one finite (x_px, y_px) centroid")
+    x, y, t = x[ok], y[ok], t[ok]
+    speed_plane, duration_plane = motion_planes(x, y, t, deg_per_px)
     extent = max(np.ptp(x), np.ptp(y)) + 2 * MARGIN_PX
     scale = max(1, int(np.ceil(extent / CROP_PX)))
     side = CROP_PX * scale
@@ -136,11 +176,15 @@ def make_crop(
     sig = snr_c > SIGNIFICANT_SNR
     if sig.any():
         f_lo, f_hi = float(fr_c[sig].min()), float(fr_c[sig].max())
-        t = (fr_c - f_lo) / (f_hi - f_lo) if f_hi > f_lo else np.zeros_like(fr_c)
-        image[..., 1] = np.where(sig, 0.1 + 0.9 * np.clip(t, 0.0, 1.0), 0.0)
+        ramp = (fr_c - f_lo) / (f_hi - f_lo) if f_hi > f_lo else np.zeros_like(fr_c)
+        image[..., 1] = np.where(sig, 0.1 + 0.9 * np.clip(ramp, 0.0, 1.0), 0.0)
+    image[..., 2] = speed_plane
+    image[..., 3] = duration_plane
     return Crop(image, x0, y0, scale)
 
 
-def crop_from_event(event: EventLike) -> Crop:
-    """The classifier crop of a detector event (`edge.detect.detector.Event` or alike)."""
-    return make_crop(event.max_pixel, event.max_frame, event.mean, event.std, event.x_px, event.y_px)
+def crop_from_event(event: EventLike, deg_per_px: float) -> Crop:
+    """The classifier crop of a detector event (`edge.detect.detector.Event` or alike) from a camera
+    of plate scale `deg_per_px`."""
+    return make_crop(event.max_pixel, event.max_frame, event.mean, event.std, event.x_px, event.y_px,
+                     event.t_unix, deg_per_px)  # fmt: skip

@@ -171,7 +171,10 @@ class Classifier:
         interp.allocate_tensors()
         inp = interp.get_input_details()
         if len(inp) != 1 or tuple(inp[0]["shape"]) != (1, CROP_PX, CROP_PX, N_CHANNELS):
-            raise ValueError(f"input is {[tuple(d['shape']) for d in inp]}, expected (1, 64, 64, 2)")
+            raise ValueError(
+                f"input is {[tuple(d['shape']) for d in inp]}, expected {(1, CROP_PX, CROP_PX, N_CHANNELS)} "
+                "(a model made for another version of edge.classify.preprocess?)"
+            )
         self._in = inp[0]
         outs = interp.get_output_details()
         n_classes, k = len(self.classes), self.dense_w.shape[0]
@@ -251,23 +254,24 @@ class Classifier:
         )
         return Result(cls, p, cam, fused, (px, py), roi_frame, crop if isinstance(crop, Crop) else None)
 
-    def classify_event(self, event: EventLike) -> Result:
-        """Everything the station needs for one detector event, in one call: the `Classification`
-        for the report (`.classification`) and the saliency map with its place in the frame
-        (`.fused`, `.crop`) for the product PNG. Never raises: an event that gives no crop, a model
-        that is unusable or an inference that fails gives an "unclassified" result with the reason."""
+    def classify_event(self, event: EventLike, deg_per_px: float) -> Result:
+        """Everything the station needs for one detector event of a camera with plate scale
+        `deg_per_px`, in one call: the `Classification` for the report (`.classification`) and the
+        saliency map with its place in the frame (`.fused`, `.crop`) for the product PNG. Never
+        raises: an event that gives no crop, a model that is unusable or an inference that fails gives
+        an "unclassified" result with the reason."""
         if not self.ok:
             return self._unclassified(self.status)
         try:
-            crop = crop_from_event(event)
+            crop = crop_from_event(event, deg_per_px)
             check_crop(crop.image)  # e.g. NaN in the event's aggregates
         except (ValueError, TypeError, AttributeError) as exc:
             return self._unclassified(f"no crop: {exc}")
         return self.classify_crop(crop)
 
-    def classify(self, event: EventLike) -> Classification:
+    def classify(self, event: EventLike, deg_per_px: float) -> Classification:
         """The classification of a detector event (unclassified, with the reason, if it cannot be made)."""
-        return self.classify_event(event).classification
+        return self.classify_event(event, deg_per_px).classification
 
     def latency_ms(self, image: np.ndarray, repeats: int = 50) -> float:
         """Median wall time of one int8 inference (model only), milliseconds."""

@@ -5,7 +5,7 @@ Data come from `edge.classify.dataset` (simulated candidates) or, for fine-tunin
 from a folder of a station's own labelled events (`load_labelled_folder`).
 
 The network is a ResNet (18 or 34 layers, basic blocks, configurable width) for the
-(64, 64, 2) crops of `edge.classify.preprocess`: a 3x3 stride-1 stem (its activations are the
+(64, 64, N_CHANNELS) crops of `edge.classify.preprocess`: a 3x3 stride-1 stem (its activations are the
 "first-conv" output, full crop resolution, for locating the meteor), four stages of widths
 w, 2w, 4w, 8w each halving the size (to 4x4; with `cam_px=8` the last stage keeps 8x8, so the
 Grad-CAM is twice as fine), global average pooling and one dense layer (logits). BatchNorm
@@ -49,9 +49,11 @@ def _tf():
     return tf, keras
 
 
-def build_resnet(depth: int = 18, width: int = 16, n_classes: int = len(CLASSES), cam_px: int = 4):
+def build_resnet(depth: int = 18, width: int = 16, n_classes: int = len(CLASSES), cam_px: int = 4,
+                 channels: int = N_CHANNELS):  # fmt: skip
     """A Keras ResNet with three outputs: logits, last_block (cam_px x cam_px x 8w) and first_conv
-    (64x64xw). `cam_px` (4 or 8) is the last block's map size, the Grad-CAM's resolution."""
+    (64x64xw), for crops of `channels` channels. `cam_px` (4 or 8) is the last block's map size,
+    the Grad-CAM's resolution."""
     tf, keras = _tf()
     from keras import layers
 
@@ -70,7 +72,7 @@ def build_resnet(depth: int = 18, width: int = 16, n_classes: int = len(CLASSES)
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=name + "_bn")(x)
         return layers.ReLU(name=name + "_relu")(x) if relu else x
 
-    inputs = keras.Input((CROP_PX, CROP_PX, N_CHANNELS), name="crop")
+    inputs = keras.Input((CROP_PX, CROP_PX, channels), name="crop")
     first = conv_bn(inputs, width, 1, "stem")
     first = layers.Identity(name="first_conv")(first)
     x = first
@@ -121,7 +123,7 @@ def train_model(
     tf, keras = _tf()
     keras.utils.set_random_seed(seed)
     if init is not None:
-        model = keras.models.load_model(_keras_path(init), compile=False)
+        model = _with_input_channels(keras.models.load_model(_keras_path(init), compile=False))
     else:
         model = build_resnet(depth, width, cam_px=cam_px)
     trainer = keras.Model(model.input, model.outputs[0])
@@ -162,6 +164,33 @@ def train_model(
             break
     history["train_s"] = time.time() - t0
     return model, history
+
+
+def _with_input_channels(model):
+    """`model` itself, or, when it was made for crops with fewer channels (an earlier version of
+    `edge.classify.preprocess`), the same network for today's crops: every weight copied, the stem's
+    kernel given zero weights for the new channels (so it starts as the old model and learns them)."""
+    n_in = int(model.input.shape[-1])
+    if n_in == N_CHANNELS:
+        return model
+    if n_in > N_CHANNELS:
+        raise ValueError(f"the model takes {n_in} input channels, the crops have {N_CHANNELS}")
+    names = [layer.name for layer in model.layers]
+    depth = next(d for d, blocks in BLOCKS.items()
+                 if all(f"s{s + 1}b{n}a_conv" in names for s, n in enumerate(blocks))
+                 and f"s1b{BLOCKS[d][0] + 1}a_conv" not in names)  # fmt: skip
+    width = int(model.get_layer("stem_conv").filters)
+    cam_px = int(model.get_layer("last_block").output.shape[1])
+    new = build_resnet(depth, width, cam_px=cam_px)
+    for layer in new.layers:
+        weights = model.get_layer(layer.name).get_weights()
+        if layer.name == "stem_conv":
+            (kernel,) = weights
+            pad = np.zeros(kernel.shape[:2] + (N_CHANNELS - n_in, kernel.shape[3]), kernel.dtype)
+            weights = [np.concatenate([kernel, pad], axis=2)]
+        layer.set_weights(weights)
+    log.info("init widened input_channels=%d->%d depth=%d width=%d", n_in, N_CHANNELS, depth, width)
+    return new
 
 
 def _keras_path(path: str | Path) -> Path:
@@ -276,9 +305,10 @@ def write_model_card(model_path: str | Path, info: dict) -> Path:
 
 def load_labelled_folder(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """A station's own labelled events for fine-tuning: `folder/<class>/*.npz`, each .npz holding the
-    event's `max_pixel`, `max_frame`, `mean`, `std`, `x_px`, `y_px` (as `edge.detect` gives them).
+    event's `max_pixel`, `max_frame`, `mean`, `std`, `x_px`, `y_px`, `t_unix` (as `edge.detect` gives
+    them) and the camera's plate scale `deg_per_px`.
 
-    Returns (crops (n, 64, 64, 2) float32, labels (n,)). Unknown class folders raise ValueError."""
+    Returns (crops (n, 64, 64, N_CHANNELS) float32, labels (n,)). Unknown class folders raise ValueError."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"labelled folder {folder} does not exist")
@@ -293,11 +323,11 @@ def load_labelled_folder(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
                     pass
 
                 e = _E()
-                for key in ("max_pixel", "max_frame", "mean", "std", "x_px", "y_px"):
+                for key in ("max_pixel", "max_frame", "mean", "std", "x_px", "y_px", "t_unix", "deg_per_px"):
                     if key not in ev.files:
                         raise ValueError(f"{f}: missing array {key!r}")
                     setattr(e, key, ev[key])
-            images.append(crop_from_event(e).image)
+            images.append(crop_from_event(e, float(e.deg_per_px)).image)
             labels.append(CLASSES.index(sub.name))
     if not images:
         raise ValueError(f"no labelled events (<class>/*.npz) found under {folder}")

@@ -98,6 +98,7 @@ class ClassifierView:
     std: np.ndarray
     x_px: np.ndarray
     y_px: np.ndarray
+    t_unix: np.ndarray
 
 
 def classifier_view(event) -> ClassifierView:
@@ -134,7 +135,8 @@ def classifier_view(event) -> ClassifierView:
     window = frames[win]
     max_pixel[box] = window.max(0)
     max_frame[box] = win[0] + window.argmax(0)  # clip frame numbers, as the detector's max_frame
-    return ClassifierView(max_pixel, max_frame, mean, std, np.asarray(event.x_px), np.asarray(event.y_px))
+    return ClassifierView(max_pixel, max_frame, mean, std, np.asarray(event.x_px), np.asarray(event.y_px),
+                          np.asarray(event.t_unix))  # fmt: skip
 
 
 class AdsbFeed:
@@ -280,7 +282,9 @@ class Extractor:
         )
         result = None  # the classifier's Result: the verdict, and the saliency map the PNG shows
         if self.classifier is not None:
-            result = self.classifier.classify_event(classifier_view(event))
+            # the plate scale of the configured camera: the calibration's start, always at hand
+            deg_per_px = ctx.nominal.pixel_scale_arcmin / 60.0
+            result = self.classifier.classify_event(classifier_view(event), deg_per_px)
         classification = result.classification if result is not None else None
         measured = trim_to_clip(event)
         m = measure_event(ctx, measured)

@@ -6,9 +6,13 @@ import numpy as np
 
 from edge.classify.dataset import Candidate
 
+DEG_PER_PX = 0.09  # plate scale of the events below (480x270 frames of a 43 deg wide camera)
+FPS = 25.0
+
 
 def line_event(x0, y0, x1, y1, shape=(270, 480), n=20, peak=120.0) -> Candidate:
-    """A synthetic meteor: a line whose pixels light up one after another (frame index grows along it)."""
+    """A synthetic meteor: a line whose pixels light up one after another (frame index grows along it)
+    over n frames at FPS."""
     h, w = shape
     max_pixel = np.full(shape, 10, np.uint8)
     max_frame = np.zeros(shape, np.uint16)
@@ -18,4 +22,4 @@ def line_event(x0, y0, x1, y1, shape=(270, 480), n=20, peak=120.0) -> Candidate:
     max_frame[ys, xs] = np.rint(t * (n - 1)).astype(np.uint16)
     k = np.linspace(0, 1, n)
     return Candidate(max_pixel, max_frame, np.full(shape, 10.0, np.float32), np.full(shape, 2.0, np.float32),
-                     x0 + k * (x1 - x0), y0 + k * (y1 - y0))  # fmt: skip
+                     x0 + k * (x1 - x0), y0 + k * (y1 - y0), 1.8e9 + np.arange(n) / FPS)  # fmt: skip

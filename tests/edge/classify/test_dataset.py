@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from edge.classify.dataset import CLASSES, METEOR, DataParams, night_candidates
+from edge.classify.preprocess import N_CHANNELS, SPEED_RANGE_DEG_S
 
 TINY = DataParams(
     night_s=3.0,
@@ -27,7 +28,7 @@ def night():
 def test_candidates_are_labelled_crops(night):
     n = len(night["labels"])
     assert n >= 20
-    assert night["images"].shape == (n, 64, 64, 2) and night["images"].dtype == np.float32
+    assert night["images"].shape == (n, 64, 64, N_CHANNELS) and night["images"].dtype == np.float32
     assert set(np.unique(night["labels"])) <= set(range(len(CLASSES)))
     for c in ("meteor", "satellite", "lightning", "noise"):
         assert CLASSES.index(c) in night["labels"], c
@@ -52,6 +53,11 @@ def test_meteor_crops_hold_their_track_and_show_motion(night):
         if near.sum() >= 5:
             rising.append(np.corrcoef(u[near], t[yy[near], xx[near]])[0, 1])
     assert len(rising) >= 2 and np.median(rising) > 0.8
+    # the speed channel: meteors move at several deg/s, satellites at well under one
+    lo, hi = SPEED_RANGE_DEG_S
+    speed = lo * (hi / lo) ** night["images"][:, 0, 0, 2]
+    assert np.median(speed[meteors]) > 3.0
+    assert np.median(speed[night["labels"] == CLASSES.index("satellite")]) < 1.5
     # no track truth for classes without one
     assert np.all(np.isnan(night["track_crop_px"][night["labels"] == CLASSES.index("noise")]))
 
@@ -69,11 +75,12 @@ def test_aggregates_near_the_track_give_the_crop_of_whole_frame_aggregates():
         frames[k, 60 + (k - lo), 40 + 3 * (k - lo)] = 200
     x = 40 + 3 * np.arange(hi - lo + 1.0)
     y = 60 + np.arange(hi - lo + 1.0)
-    cand = aggregate(frames, lo, hi, x, y)
+    t = np.arange(lo, hi + 1) / 25.0
+    cand = aggregate(frames, lo, hi, x, y, t)
     win = frames[lo : hi + 1]
     bg = np.sort(frames[max(0, lo - 24) : hi + 1].astype(np.float32), axis=0)[:-TOP_LEFT_OUT]
-    full = make_crop(win.max(0), win.argmax(0), bg.mean(0), bg.std(0), x, y)
-    near = make_crop(cand.max_pixel, cand.max_frame, cand.mean, cand.std, x, y)
+    full = make_crop(win.max(0), win.argmax(0), bg.mean(0), bg.std(0), x, y, t, 0.09)
+    near = make_crop(cand.max_pixel, cand.max_frame, cand.mean, cand.std, x, y, t, 0.09)
     assert (near.x0_px, near.y0_px, near.scale) == (full.x0_px, full.y0_px, full.scale)
     np.testing.assert_allclose(near.image, full.image, atol=1e-5)
     assert near.image[..., 0].max() > 0.5

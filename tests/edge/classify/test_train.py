@@ -14,6 +14,7 @@ import importlib.util
 
 import numpy as np
 import pytest
+from classify_events import DEG_PER_PX
 from classify_events import line_event as _line_event
 
 from edge.classify.dataset import CLASSES
@@ -30,7 +31,7 @@ def _write_events(folder, rng):
         d.mkdir(parents=True, exist_ok=True)
         x0, y0 = rng.uniform(50, 400), rng.uniform(30, 200)
         ev = _line_event(x0, y0, x0 + rng.uniform(10, 60), y0 + rng.uniform(-40, 40))
-        np.savez(d / f"ev{i}.npz", **vars(ev))
+        np.savez(d / f"ev{i}.npz", **vars(ev), deg_per_px=DEG_PER_PX)
     for i in range(4):
         d = folder / "noise"
         d.mkdir(parents=True, exist_ok=True)
@@ -39,6 +40,7 @@ def _write_events(folder, rng):
             d / f"ev{i}.npz", max_pixel=rng.integers(8, 16, shape).astype(np.uint8),
             max_frame=rng.integers(0, 20, shape).astype(np.uint16), mean=np.full(shape, 10.0, np.float32),
             std=np.full(shape, 2.0, np.float32), x_px=rng.uniform(100, 110, 3), y_px=rng.uniform(100, 110, 3),
+            t_unix=1.8e9 + np.sort(rng.uniform(0, 1, 3)), deg_per_px=DEG_PER_PX,
         )  # fmt: skip
 
 
@@ -64,7 +66,7 @@ def test_train_command_runs_end_to_end(tmp_path):
     assert shapes["logits"] == (1, 7) and shapes["first_conv"][:3] == (1, 64, 64)
     assert shapes["last_block"][1:3] == (4, 4) and shapes["last_block"][3] == clf.dense_w.shape[0]
     assert all(dtype == np.int8 for _shape, dtype in clf.outputs.values())
-    res = clf.classify_event(_line_event(300, 120, 340, 150))
+    res = clf.classify_event(_line_event(300, 120, 340, 150), DEG_PER_PX)
     c = res.classification
     assert c.label.value in CLASSES and 0.0 <= c.score <= 1.0 and c.model_version.startswith("tiny.tflite:")
     assert res.fused.shape == (64, 64) and c.peak_pixel is not None
@@ -81,3 +83,23 @@ def test_resnet_outputs_and_grad_cam_resolution():
         build_resnet(18, 16, cam_px=2)
     with pytest.raises(ValueError, match="depth"):
         build_resnet(50, 16)
+
+
+def test_a_model_for_fewer_channels_is_widened_unchanged():
+    """`--init` with a model made for crops of fewer channels: the same network for today's crops,
+    which gives the old model's outputs while the new channels are zero, and which learns them."""
+    from edge.classify.preprocess import N_CHANNELS
+    from edge.classify.train import _with_input_channels, build_resnet
+
+    old = build_resnet(18, 16, channels=N_CHANNELS - 2)
+    crops = np.random.default_rng(5).uniform(0, 1, (3, 64, 64, N_CHANNELS)).astype(np.float32)
+    crops[..., N_CHANNELS - 2 :] = 0.0
+    new = _with_input_channels(old)
+    assert tuple(new.input.shape) == (None, 64, 64, N_CHANNELS)
+    for a, b in zip(
+        old.predict(crops[..., : N_CHANNELS - 2], verbose=0), new.predict(crops, verbose=0), strict=True
+    ):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert _with_input_channels(new) is new
+    with pytest.raises(ValueError, match="input channels"):
+        _with_input_channels(build_resnet(18, 16, channels=N_CHANNELS + 1))

@@ -40,6 +40,9 @@ class _Result:
     crop: _Placement | None
 
 
+DEG_PER_PX = 0.09  # the plate scale of the events below
+
+
 def _line_event(x0: float, y0: float, x1: float, y1: float, n: int = 20) -> Candidate:
     """A synthetic meteor: a bright line whose pixels light up one after another."""
     max_pixel = np.full(SHAPE, 10, np.uint8)
@@ -50,7 +53,7 @@ def _line_event(x0: float, y0: float, x1: float, y1: float, n: int = 20) -> Cand
     max_frame[ys, xs] = np.rint(t * (n - 1)).astype(np.uint16)
     k = np.linspace(0, 1, n)
     return Candidate(max_pixel, max_frame, np.full(SHAPE, 10.0, np.float32), np.full(SHAPE, 2.0, np.float32),
-                     x0 + k * (x1 - x0), y0 + k * (y1 - y0))  # fmt: skip
+                     x0 + k * (x1 - x0), y0 + k * (y1 - y0), 1.8e9 + np.arange(n) / 25.0)  # fmt: skip
 
 
 def _frame() -> np.ndarray:
@@ -107,7 +110,7 @@ def test_crop_partly_outside_the_frame_is_clipped():
 def test_real_classifier_result_and_aircraft_side_by_side(tmp_path):
     clf = Classifier()
     ev = _line_event(300, 120, 340, 150)
-    res = clf.classify_event(ev)
+    res = clf.classify_event(ev, DEG_PER_PX)
     assert res.classification.label != ClassLabel.UNCLASSIFIED and res.crop is not None
     assert res.fused.shape == (64, 64)
     pic = render_overview(ev.max_pixel, [], [], ev.x_px, ev.y_px, classification=res, aircraft=MATCH)
@@ -149,7 +152,7 @@ def test_caption_texts():
 
 def test_unclassified_result_draws_no_overlay():
     clf = Classifier("/nonexistent/model.tflite")
-    res = clf.classify_event(_line_event(300, 120, 340, 150))
+    res = clf.classify_event(_line_event(300, 120, 340, 150), DEG_PER_PX)
     pic = render_overview(_frame(), [], [], [], [], classification=res)
     assert not _tinted(pic[: SHAPE[0]]).any() and pic.shape[0] > SHAPE[0]
     assert overview_metadata(res).keys() == {"classification"}

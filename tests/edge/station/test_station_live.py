@@ -136,7 +136,7 @@ def test_classifier_input_is_made_as_training_made_it(rec):
     view = classifier_view(ev)
     lo, hi = int(ev.frame_index.min()) - 1, int(ev.frame_index.max()) + 1
     clip_first = int(ev.clip_frame_index[0])
-    cand = aggregate(rec.frames, lo, hi, ev.x_px, ev.y_px, bg_frames=lo - clip_first)
+    cand = aggregate(rec.frames, lo, hi, ev.x_px, ev.y_px, ev.t_unix, bg_frames=lo - clip_first)
     x0, y0 = ev.clip_origin
     h, w = ev.clip.shape[1:]
     box = (slice(y0, y0 + h), slice(x0, x0 + w))
@@ -148,6 +148,7 @@ def test_classifier_input_is_made_as_training_made_it(rec):
     # the time channel: the same frame of the maximum (the detector counts from the clip's first frame)
     offset = lo - clip_first
     assert np.array_equal(view.max_frame[box][both], cand.max_frame[box][both] + offset)
+    assert np.array_equal(view.t_unix, ev.t_unix)  # the track's times: its speed and duration
 
 
 def test_products_are_queued_for_upload_and_named_in_the_report(rec, tmp_path):
