@@ -104,6 +104,15 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def _rauc_error(proc: subprocess.CompletedProcess) -> str:
+    """RAUC's reason for a failed command: its `LastError:` line (the cause; the last line only says
+    that installing failed) with that last line, or else the last line of its output."""
+    text = f"{proc.stdout}\n{proc.stderr}"
+    causes = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("LastError:")]
+    last = _last_line(proc.stderr) or _last_line(proc.stdout)
+    return f"{causes[-1]} ({last})" if causes else last
+
+
 def install_bundle(
     bundle: Path, data_dir: Path, version: str | None = None, reboot_delay_s: float | None = 10.0
 ) -> dict:
@@ -117,7 +126,7 @@ def install_bundle(
     from_slot = booted_slot()
     proc = _run(["rauc", "install", str(bundle)], timeout_s=3600)
     if proc.returncode != 0:
-        raise CommandFailed(f"rauc install failed: {_last_line(proc.stderr) or _last_line(proc.stdout)}")
+        raise CommandFailed(f"rauc install failed: {_rauc_error(proc)}")
     to_slot = _primary_slot()
     pending = {
         "version": bundle_version,

@@ -5,7 +5,9 @@ Run by `./build.sh image-test` (as root, after `./build.sh image`); prints one J
 step's outcome and time, also written to build/image/pc-x86_64/image-test.json; exits 1 when a step
 failed. Inputs: build/image/pc-x86_64/ (disk image, rootfs.ext4, version) from firmware/build-image.sh,
 bundles made here with firmware/bundle.sh from copies of rootfs.ext4 changed with debugfs (a good
-one, one whose station service cannot start, one signed by an untrusted CA, one with a flipped byte).
+one, one whose station service cannot start) and, for the refusals, from a small file system (one
+signed by an untrusted CA, one with a flipped byte: RAUC must refuse them before they could boot, so
+their content does not matter, and a small one spares two 470 MB downloads).
 
 The guest's serial console goes to console.log (boot progress, the health check's verdicts); commands
 run over SSH with a key that the provisioning file installs (the image has no passwords). Bundles
@@ -41,7 +43,7 @@ OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
 HOST_CONF = f"--conf={REPO / 'firmware/rauc-host.conf'}"
 FIRMWARE_CLI = "/opt/skytrail/bin/python -m edge.station.firmware"
-RAUC_LOG = "journalctl -u rauc --no-pager -n 50"
+RAUC_PROGRESS = "busctl get-property de.pengutronix.rauc / de.pengutronix.rauc.Installer Progress"
 SSH_OPTS = [
     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
     "-o", "ConnectTimeout=30", "-o", "BatchMode=yes",
@@ -247,6 +249,21 @@ def make_bundles(out_dir: Path, work: Path, version: str) -> dict[str, Path]:
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         img.unlink()
+    # the refusals' bundle: a small file system with only the release file, signed by the dev CA
+    small_dir = work / "small-rootfs"
+    (small_dir / "etc").mkdir(parents=True, exist_ok=True)
+    (small_dir / "etc" / "skytrail-release").write_text(
+        re.sub(r"SKYTRAIL_VERSION=.*", f"SKYTRAIL_VERSION={version}-small", release)
+    )
+    # incompressible filler: RAUC refuses a squashfs of a single 4 KiB block
+    (small_dir / "etc" / "filler").write_bytes(os.urandom(256 * 1024))
+    small_img, small = work / "rootfs-small.ext4", bdir / "small.raucb"
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(small_dir), str(small_img), "8M"], check=True)
+    subprocess.run(
+        [str(REPO / "firmware/bundle.sh"), "--board", BOARD, "--rootfs", str(small_img), "--version",
+         f"{version}-small", "--out", str(small)],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
     other = Path(
         subprocess.run(
             [str(REPO / "firmware/keys.sh"), "other", str(work / "other-ca")],
@@ -263,22 +280,23 @@ def make_bundles(out_dir: Path, work: Path, version: str) -> dict[str, Path]:
     r = subprocess.run(
         ["rauc", HOST_CONF, "resign", f"--cert={other}/signing.pem", f"--key={other}/signing.key",
          f"--keyring={dev}/ca.pem", "--signing-keyring", f"{other}/ca.pem",
-         str(names["good"]), str(names["other-key"])],
+         str(small), str(names["other-key"])],
         capture_output=True, text=True,
     )  # fmt: skip
     if r.returncode != 0:  # older RAUC: no --signing-keyring
         subprocess.run(
             ["rauc", HOST_CONF, "resign", f"--cert={other}/signing.pem", f"--key={other}/signing.key",
-             f"--keyring={dev}/ca.pem", "--no-verify", str(names["good"]), str(names["other-key"])],
+             f"--keyring={dev}/ca.pem", "--no-verify", str(small), str(names["other-key"])],
             check=True, capture_output=True,
         )  # fmt: skip
-    # one byte flipped in the middle of the payload (the squashfs image), not in the signature
-    shutil.copy(names["good"], names["corrupt"])
-    size = names["corrupt"].stat().st_size
+    # one byte flipped in the middle of the payload's squashfs image (the bundle starts with it; its
+    # superblock says how long it is, little-endian at byte 40), not in the signature
+    shutil.copy(small, names["corrupt"])
     with open(names["corrupt"], "r+b") as f:
-        f.seek(size // 3)
+        squashfs_bytes = int.from_bytes(f.read(48)[40:48], "little")
+        f.seek(squashfs_bytes // 2)
         b = f.read(1)
-        f.seek(size // 3)
+        f.seek(squashfs_bytes // 2)
         f.write(bytes([b[0] ^ 0xFF]))
     stamp.write_text(version)
     return names
@@ -475,8 +493,11 @@ def main() -> int:
         cmd = (f"nohup {FIRMWARE_CLI} install --url {ctx['server'].url(bundle.name)} "
                f"--sha256 {sha256_of(bundle)} >/data/skytrail/install.log 2>&1 &")  # fmt: skip
         guest.ssh(cmd)
-        # cut the power while RAUC writes the slot
-        guest.wait_for("rauc writing the slot", lambda: "Copying image" in guest.ssh(RAUC_LOG).stdout, 600, 2)
+        # cut the power while RAUC writes the slot (its installer's progress, read over D-Bus, says
+        # "Copying image to rootfs.N"); the download of the bundle comes first
+        guest.wait_for(
+            "rauc writing the slot", lambda: "Copying image" in guest.ssh(RAUC_PROGRESS).stdout, 1500, 2
+        )
         time.sleep(5)
         guest.kill()
         t0 = time.monotonic()

@@ -26,8 +26,10 @@ info)
     if grep -q UNTRUSTED "$3"; then echo "$msg" >&2; exit 1; fi
     echo '{{"compatible": "skytrail-pc-x86_64", "version": "2.0.0", "images": []}}' ;;
 install)
-    msg="Installation error: Failed updating slot rootfs.1: I/O error"
-    if grep -q BROKEN "$2"; then echo "$msg" >&2; exit 1; fi
+    msg="LastError: Installation error: Failed updating slot rootfs.1: I/O error"
+    if grep -q BROKEN "$2"; then
+        printf '%s\n' "100% Installing failed." "$msg" "Installing '$2' failed" >&2; exit 1
+    fi
     echo "Installing done." ;;
 status)
     printf '%s' '{{"booted": "A", "boot_primary": "rootfs.1", '
@@ -105,7 +107,8 @@ def test_digest_mismatch_is_refused_before_rauc(tmp_path, tools, server):
     ("content", "version", "reason"),
     [
         (b"UNTRUSTED bundle", None, "bundle refused: signature verification failed"),
-        (b"BROKEN bundle", None, "rauc install failed: Installation error"),
+        # RAUC's cause (its LastError line), not only its last line
+        (b"BROKEN bundle", None, "rauc install failed: LastError: Installation error: Failed updating slot"),
         (b"good bundle", "3.0.0", "bundle version '2.0.0' is not the expected '3.0.0'"),
     ],
 )
