@@ -166,20 +166,44 @@ def as_utc(value: datetime | None, name: str) -> datetime | None:
         ) from exc
 
 
+@dataclass(frozen=True)
+class TimeWindow:
+    """The listings' [since, until) filter, both aware UTC or None (open)."""
+
+    since: datetime | None
+    until: datetime | None
+
+    def apply(self, query, column):
+        """`query` restricted to rows whose `column` lies in the window."""
+        if self.since is not None:
+            query = query.where(column >= self.since)
+        if self.until is not None:
+            query = query.where(column < self.until)
+        return query
+
+
 def time_range(
     since: Annotated[datetime | None, Query(description="from this UTC time (inclusive, ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="before this UTC time (exclusive, ISO 8601)")] = None,
-) -> tuple[datetime | None, datetime | None]:
+) -> TimeWindow:
     """The (since, until) filter, both aware UTC; 422 when until is not after since."""
     lo, hi = as_utc(since, "since"), as_utc(until, "until")
     if lo is not None and hi is not None and hi <= lo:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, detail=f"until ({hi.isoformat()}) must be after since"
         )
-    return lo, hi
+    return TimeWindow(lo, hi)
 
 
-TimeRange = Annotated[tuple[datetime | None, datetime | None], Depends(time_range)]
+TimeRange = Annotated[TimeWindow, Depends(time_range)]
+
+
+def check_station_owner(user: User, station_id: str) -> None:
+    """403 unless `user` owns `station_id` (admins own every station)."""
+    if not user.may_see_station(station_id):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, detail=f"{user.name!r} does not own station {station_id!r}"
+        )
 
 
 SHOWER_CODE_PATTERN = r"^[A-Za-z0-9]{2,8}$"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from cloud_bridge.api.config import Role
-from cloud_bridge.api.deps import DbSession, PageParams, User, paged, require_role
+from cloud_bridge.api.deps import DbSession, PageParams, User, check_station_owner, paged, require_role
 from cloud_bridge.api.schemas import CommandIn, CommandOut, Listing
 from cloud_bridge.fleet.commands import issue_command
 from cloud_bridge.store import Station
@@ -83,13 +83,6 @@ async def send_command(
     return command_out(row)
 
 
-def _check_owner(user: User, station_id: str) -> None:
-    if not user.may_see_station(station_id):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, detail=f"{user.name!r} does not own station {station_id!r}"
-        )
-
-
 @router.get("/stations/{station_id}/commands", response_model=Listing[CommandOut])
 def list_commands(
     station_id: StationId,
@@ -98,7 +91,7 @@ def list_commands(
     user: Annotated[User, Depends(require_role(Role.OWNER))],
 ) -> Listing[CommandOut]:
     """The station's commands, newest first, with their results (its owner and admins)."""
-    _check_owner(user, station_id)
+    check_station_owner(user, station_id)
     if session.get(Station, station_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no station {station_id!r}")
     query = (

@@ -92,11 +92,7 @@ def list_events(
     """Events whose first frame is in [since, until), seen by a station, with an orbit of a shower,
     in a solver state, as asked; by time."""
     query = select(Event)
-    since, until = times
-    if since is not None:
-        query = query.where(Event.first_utc >= since)
-    if until is not None:
-        query = query.where(Event.first_utc < until)
+    query = times.apply(query, Event.first_utc)
     if station_id is not None:
         query = query.where(
             Event.id.in_(select(Observation.event_id).where(Observation.station_id == station_id))

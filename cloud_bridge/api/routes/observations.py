@@ -34,11 +34,7 @@ def list_observations(
 ) -> Listing[ObservationOut]:
     """Observations whose first frame is in [since, until), of one station or event if asked."""
     query = select(Observation)
-    since, until = times
-    if since is not None:
-        query = query.where(Observation.first_utc >= since)
-    if until is not None:
-        query = query.where(Observation.first_utc < until)
+    query = times.apply(query, Observation.first_utc)
     if station_id is not None:
         query = query.where(Observation.station_id == station_id)
     if event_id is not None:

@@ -21,11 +21,7 @@ def orbit_out(row: Orbit) -> OrbitOut:
 
 def _filtered(times: tuple, shower: str | None) -> Select:
     query = select(Orbit)
-    since, until = times
-    if since is not None:
-        query = query.where(Orbit.begin_utc >= since)
-    if until is not None:
-        query = query.where(Orbit.begin_utc < until)
+    query = times.apply(query, Orbit.begin_utc)
     if shower is not None:
         query = query.where(Orbit.shower_code == shower.upper())
     return query.order_by(Orbit.begin_utc, Orbit.id)

@@ -30,10 +30,6 @@ def list_rejected(
         query = query.where(RejectedMessage.station_id.in_(sorted(user.station_ids)))
     if station_id is not None:
         query = query.where(RejectedMessage.station_id == station_id)
-    since, until = times
-    if since is not None:
-        query = query.where(RejectedMessage.received_at >= since)
-    if until is not None:
-        query = query.where(RejectedMessage.received_at < until)
+    query = times.apply(query, RejectedMessage.received_at)
     query = query.order_by(RejectedMessage.received_at.desc(), RejectedMessage.id.desc())
     return paged(session, query, page, lambda rows: [RejectedOut.model_validate(r) for r in rows])

@@ -11,7 +11,16 @@ from fastapi import APIRouter, Depends, HTTPException, Path, status
 from sqlalchemy import select
 
 from cloud_bridge.api.config import ApiSettings, Role
-from cloud_bridge.api.deps import CurrentUser, DbSession, PageParams, User, get_settings, paged, require_role
+from cloud_bridge.api.deps import (
+    CurrentUser,
+    DbSession,
+    PageParams,
+    User,
+    check_station_owner,
+    get_settings,
+    paged,
+    require_role,
+)
 from cloud_bridge.api.schemas import Listing, RejectedOut, StationOut
 from cloud_bridge.store import RejectedMessage, Station
 from cloud_bridge.store.models import StationCredential
@@ -95,10 +104,7 @@ def station_rejected(
     user: Annotated[User, Depends(require_role(Role.OWNER))],
 ) -> Listing[RejectedOut]:
     """Messages refused from this station, newest first (its owner and admins only)."""
-    if not user.may_see_station(station_id):
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN, detail=f"{user.name!r} does not own station {station_id!r}"
-        )
+    check_station_owner(user, station_id)
     query = (
         select(RejectedMessage)
         .where(RejectedMessage.station_id == station_id)
