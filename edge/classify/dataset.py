@@ -8,7 +8,9 @@ it is seen in (mean and std leave out each pixel's four highest values, as RMS d
 of centroids (the simulator's truth positions, at the frames' times) and the camera's plate scale,
 turned into a crop by `edge.classify.preprocess.make_crop`, the same function the station uses.
 Long tracks (satellites, aircraft) give up to `track_pieces` candidates from different stretches.
-Candidates that would not be detected (peak significance under `MIN_PEAK_SNR`) are dropped.
+An object becomes a candidate only where the detector would report it: its light, at its true
+position, clears the detector's seed threshold (`DetectorConfig.k_sigma` background sigmas) in at
+least `DetectorConfig.min_frames` frames. Lightning must reach `MIN_PEAK_SNR` somewhere in its crop.
 
 Classes the simulator has no object for are made here:
 - lightning: a whole-frame flash (a tiny layer of this module, `add_lightning`) in 1-3 frames;
@@ -31,12 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from edge.classify.preprocess import CROP_PX, MARGIN_PX, N_CHANNELS, make_crop
+from edge.detect.detector import DetectorConfig
 from edge.sim.night import NightConfig, plan_night, render_night
 
 CLASSES = ("meteor", "satellite", "aircraft", "insect", "cloud", "lightning", "noise")
 METEOR = 0
 BINNING = 4
-MIN_PEAK_SNR = 6.0  # a candidate the detector would not report is not a candidate
+MIN_PEAK_SNR = 6.0  # lightning fainter than this in its crop would not be reported
+DETECTOR = DetectorConfig()  # whose thresholds decide which objects are candidates
 MAX_WINDOW_FRAMES = 64  # the detector's clip length
 TOP_LEFT_OUT = 4  # per-pixel highest values left out of mean and std (RMS style)
 
@@ -177,6 +181,27 @@ def _random_track(
     return cx + rng.uniform(-spread_px, spread_px, n), cy + rng.uniform(-spread_px, spread_px, n), k
 
 
+def frames_detected(frames: np.ndarray, frame_index, x_px, y_px, bg_frames: int = 24) -> int:
+    """How many of the object's frames put a pixel within 1 px of its true position above the
+    detector's seed threshold: k_sigma background sigmas, mean and sigma of that pixel over the
+    `bg_frames` frames before the object (after it when it starts the night), as the detector's
+    running background sees them."""
+    n, h, w = frames.shape
+    f = np.asarray(frame_index, int)
+    before = np.arange(max(0, f.min() - bg_frames), f.min())
+    bg = before if before.size >= bg_frames // 2 else np.arange(f.max() + 1, min(n, f.max() + 1 + bg_frames))
+    hits = 0
+    for k, x, y in zip(f, x_px, y_px, strict=True):
+        c, r = int(round(x)), int(round(y))
+        if not (0 <= r < h and 0 <= c < w) or bg.size < 2:
+            continue
+        history = frames[bg, r, c].astype(np.float32)
+        sigma = max(float(history.std()), DETECTOR.min_sigma_adu)
+        peak = float(frames[k, max(0, r - 1) : r + 2, max(0, c - 1) : c + 2].max())
+        hits += peak - float(history.mean()) >= DETECTOR.k_sigma * sigma
+    return hits
+
+
 def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, np.ndarray]:
     """Render one simulated night and return its labelled crops.
 
@@ -195,9 +220,8 @@ def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, 
     def add(cand: Candidate, label: int, track: tuple[float, float, float, float] | None) -> None:
         crop = make_crop(cand.max_pixel, cand.max_frame, cand.mean, cand.std, cand.x_px, cand.y_px,
                          cand.t_unix, deg_per_px)  # fmt: skip
-        if label not in (CLASSES.index("noise"), CLASSES.index("cloud")) and crop.image[..., 0].max() < (
-            np.arcsinh(MIN_PEAK_SNR / 2.0) / 5.0
-        ):
+        faint = crop.image[..., 0].max() < np.arcsinh(MIN_PEAK_SNR / 2.0) / 5.0
+        if label == CLASSES.index("lightning") and faint:
             return
         t = np.full(4, np.nan)
         if track is not None:
@@ -229,6 +253,8 @@ def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, 
             tx = xs[a:b] + rng.normal(0, 0.2, b - a)
             ty = ys[a:b] + rng.normal(0, 0.2, b - a)
             cand = aggregate(frames, lo, hi, tx, ty, frame_t[f[a:b]])
+            if frames_detected(frames, f[a:b], xs[a:b], ys[a:b]) < DETECTOR.min_frames:
+                continue
             track = (xs[a], ys[a], xs[b - 1], ys[b - 1]) if obj.kind == "meteor" else None
             add(cand, label, track)
 
@@ -325,7 +351,8 @@ def save_dataset(data: dict[str, np.ndarray], path: str | Path, params: DataPara
 
 
 def _recipe(params: DataParams) -> dict:
-    return {"params": asdict(params), "channels": N_CHANNELS}
+    # "candidates": how objects are chosen (2: the detector's thresholds at the true positions)
+    return {"params": asdict(params), "channels": N_CHANNELS, "candidates": 2}
 
 
 def dataset_recipe(params: DataParams, first_seed: int, n_nights: int) -> dict:

@@ -84,3 +84,40 @@ def test_aggregates_near_the_track_give_the_crop_of_whole_frame_aggregates():
     assert (near.x0_px, near.y0_px, near.scale) == (full.x0_px, full.y0_px, full.scale)
     np.testing.assert_allclose(near.image, full.image, atol=1e-5)
     assert near.image[..., 0].max() > 0.5
+
+
+def test_only_objects_the_detector_would_see_become_candidates():
+    """An object is a candidate only in frames where it clears the detector's seed threshold
+    (k_sigma background sigmas at its true position) in at least min_frames frames."""
+    from edge.classify.dataset import DETECTOR, frames_detected
+
+    rng = np.random.default_rng(5)
+    sky = rng.normal(20.0, 2.0, (40, 80, 120)).clip(0, 255)
+    k = np.arange(10, 20)
+    x, y = 20.0 + 4 * (k - 10), np.full(k.size, 40.0)
+
+    def hits(excess_adu: float, frames_lit: int) -> int:
+        frames = sky.copy()
+        frames[k[:frames_lit], 40, x[:frames_lit].astype(int)] += excess_adu
+        frames = frames.astype(np.uint8)
+        return frames_detected(frames, k, x, y)
+
+    assert hits(2.0 * 2.0, 10) < DETECTOR.min_frames  # 2 sigma in every frame: never reported
+    assert hits(15.0 * 2.0, DETECTOR.min_frames) == DETECTOR.min_frames
+    assert hits(15.0 * 2.0, 10) == 10
+
+
+def test_every_meteor_candidate_is_visible_on_its_track(night):
+    """No meteor the detector could not have reported (e.g. behind cloud) is labelled as one."""
+    threshold = np.arcsinh(5.0 / 2.0) / 5.0  # 5 sigma in the brightness channel's scale
+    for i in np.flatnonzero(night["labels"] == METEOR):
+        ax, ay, bx, by = night["track_crop_px"][i]
+        n = int(max(abs(bx - ax), abs(by - ay))) + 1
+        xs = np.clip(np.rint(np.linspace(ax, bx, n)).astype(int), 0, 63)
+        ys = np.clip(np.rint(np.linspace(ay, by, n)).astype(int), 0, 63)
+        brightness = night["images"][i][..., 0]
+        on_track = max(
+            brightness[max(0, r - 1) : r + 2, max(0, c - 1) : c + 2].max()
+            for r, c in zip(ys, xs, strict=True)
+        )
+        assert on_track >= threshold, i
