@@ -493,11 +493,17 @@ def main() -> int:
         cmd = (f"nohup {FIRMWARE_CLI} install --url {ctx['server'].url(bundle.name)} "
                f"--sha256 {sha256_of(bundle)} >/data/skytrail/install.log 2>&1 &")  # fmt: skip
         guest.ssh(cmd)
+
         # cut the power while RAUC writes the slot (its installer's progress, read over D-Bus, says
         # "Copying image to rootfs.N"); the download of the bundle comes first
-        guest.wait_for(
-            "rauc writing the slot", lambda: "Copying image" in guest.ssh(RAUC_PROGRESS).stdout, 1500, 2
-        )
+        def writing() -> bool:
+            progress = guest.ssh(RAUC_PROGRESS).stdout
+            if "Installing failed" in progress:
+                log = guest.ssh("tail -n 3 /data/skytrail/install.log").stdout.strip()
+                raise StepFailed(f"the install failed before the power cut: {log[-400:]}")
+            return "Copying image" in progress
+
+        guest.wait_for("rauc writing the slot", writing, 1500, 2)
         time.sleep(5)
         guest.kill()
         t0 = time.monotonic()

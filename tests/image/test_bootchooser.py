@@ -103,6 +103,22 @@ def test_power_cut_during_install_keeps_the_running_slot(esp):
     assert not (esp / "loader/entries/skytrail-a+0.conf").exists()
 
 
+def test_install_after_a_rollback_and_a_refused_bundle(esp):
+    """The slot that failed its trial is the next install's target; RAUC marks it bad before each
+    attempt, so an attempt that stopped (a refused, corrupt bundle) leaves it at +0 for the next."""
+    backend(esp, "set-primary", "b")  # a good update into b, blessed
+    backend(esp, "set-state", "b", "good")
+    backend(esp, "set-primary", "a")  # a bad one into a: three failed boots
+    for _ in range(3):
+        count_down(esp, "a")
+    assert boot_order(esp)[0] == "b"
+    backend(esp, "set-state", "a", "bad")  # the corrupt bundle's attempt
+    assert (esp / "loader/entries/skytrail-a+0.conf").exists()
+    backend(esp, "set-state", "a", "bad")  # the next attempt
+    backend(esp, "set-primary", "a")
+    assert boot_order(esp) == ["a", "b"] and backend(esp, "get-primary") == "a"
+
+
 def test_errors(esp):
     with pytest.raises(RuntimeError, match="unknown slot"):
         backend(esp, "set-primary", "c")
