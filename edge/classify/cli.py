@@ -124,7 +124,7 @@ def register(parser: argparse.ArgumentParser, name: str) -> None:
     p.add_argument("--seed", type=int, default=0, help="training seed")
     p.add_argument("--nights", type=int, default=30, help="simulated nights for the training set")
     p.add_argument("--seed-base", type=int, default=TRAIN_FIRST_SEED, help="first night's seed (training)")
-    p.add_argument("--heldout-nights", type=int, default=14, help="held-out nights (0: no evaluation)")
+    p.add_argument("--heldout-nights", type=int, default=30, help="held-out nights (0: no evaluation)")
     p.add_argument(
         "--cache", type=Path, help="folder to keep/reuse the simulated sets (train.npz, heldout.npz)"
     )
@@ -164,7 +164,7 @@ def run_eval(args: argparse.Namespace) -> int:
 def register_eval(parser: argparse.ArgumentParser, name: str) -> None:
     """Arguments of `skytrail eval classify`."""
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
-    parser.add_argument("--nights", type=int, default=14, help="held-out simulated nights")
+    parser.add_argument("--nights", type=int, default=30, help="held-out simulated nights")
     parser.add_argument("--cache", type=Path, help="folder to keep/reuse the held-out set (heldout.npz)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--confusion-png", type=Path, default=Path("classify_confusion.png"))
