@@ -490,18 +490,25 @@ def main() -> int:
     def power_cut() -> dict:
         before = guest.state()
         bundle = ctx["bundles"]["good"]
-        cmd = (f"nohup {FIRMWARE_CLI} install --url {ctx['server'].url(bundle.name)} "
-               f"--sha256 {sha256_of(bundle)} >/data/skytrail/install.log 2>&1 &")  # fmt: skip
-        guest.ssh(cmd)
+        base = "/data/skytrail/imgtest-power-cut"
+        install = (
+            f"{FIRMWARE_CLI} install --url {ctx['server'].url(bundle.name)} --sha256 {sha256_of(bundle)}"
+        )
+        guest.ssh(
+            f"rm -f {base}.rc; nohup sh -c '{install} >{base}.log 2>&1; echo $? >{base}.rc' >/dev/null 2>&1 &"
+        )
 
         # cut the power while RAUC writes the slot (its installer's progress, read over D-Bus, says
-        # "Copying image to rootfs.N"); the download of the bundle comes first
+        # "Copying image to rootfs.N"; before this install reaches RAUC it still shows the last
+        # one's); the download of the bundle comes first
         def writing() -> bool:
-            progress = guest.ssh(RAUC_PROGRESS).stdout
-            if "Installing failed" in progress:
-                log = guest.ssh("tail -n 3 /data/skytrail/install.log").stdout.strip()
-                raise StepFailed(f"the install failed before the power cut: {log[-400:]}")
-            return "Copying image" in progress
+            if "Copying image" in guest.ssh(RAUC_PROGRESS).stdout:
+                return True
+            rc = guest.ssh(f"cat {base}.rc").stdout.strip()
+            if rc:
+                log = guest.ssh(f"tail -n 3 {base}.log").stdout.strip()
+                raise StepFailed(f"the install ended (exit {rc}) before the power cut: {log[-400:]}")
+            return False
 
         guest.wait_for("rauc writing the slot", writing, 1500, 2)
         time.sleep(5)
