@@ -14,21 +14,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from edge.classify.dataset import HELDOUT_PARAMS, Candidate, aggregate
+from edge.classify.dataset import HELDOUT_PARAMS, Candidate, aggregate, render_frames
 from edge.classify.preprocess import crop_from_event
 from edge.classify.runtime import Classifier
 
 
 def _events(seed: int = 4242, n_max: int = 40) -> tuple[list[Candidate], float]:
     """Meteor and satellite candidates of a 4-s simulated night, and its plate scale (deg/px)."""
-    from edge.classify.dataset import _night_config
-    from edge.sim.night import plan_night, render_night
-
     params = replace(HELDOUT_PARAMS, night_s=4.0)
-    config = _night_config(seed, params, np.random.default_rng(seed), cloudy=False)
-    plan = plan_night(config)
-    frames = np.stack([f.frame for f in render_night(plan)])
-    t = plan.frame_times(0, len(frames))
+    plan, frames, t = render_frames(seed, params, np.random.default_rng(seed), cloudy=False)
     events = []
     for obj in plan.truth:
         f = obj.frame_index[obj.in_field][:64]

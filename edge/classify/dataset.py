@@ -10,7 +10,7 @@ turned into a crop by `edge.classify.preprocess.make_crop`, the same function th
 Long tracks (satellites, aircraft) give up to `track_pieces` candidates from different stretches.
 An object becomes a candidate only where the detector would report it: its light, at its true
 position, clears the detector's seed threshold (`DetectorConfig.k_sigma` background sigmas) in at
-least `DetectorConfig.min_frames` frames. Lightning must reach `MIN_PEAK_SNR` somewhere in its crop.
+least `DetectorConfig.min_frames` frames. Lightning must reach `LIGHTNING_MIN_SNR` somewhere in its crop.
 
 Classes the simulator has no object for are made here:
 - lightning: a whole-frame flash (a tiny layer of this module, `add_lightning`) in 1-3 frames;
@@ -32,14 +32,16 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.classify.preprocess import CROP_PX, MARGIN_PX, N_CHANNELS, make_crop
+from edge.classify.preprocess import CROP_PX, MARGIN_PX, N_CHANNELS, SNR_SOFTENING, make_crop
 from edge.detect.detector import DetectorConfig
 from edge.sim.night import NightConfig, plan_night, render_night
 
 CLASSES = ("meteor", "satellite", "aircraft", "insect", "cloud", "lightning", "noise")
 METEOR = 0
 BINNING = 4
-MIN_PEAK_SNR = 6.0  # lightning fainter than this in its crop would not be reported
+LIGHTNING_MIN_SNR = 6.0  # lightning fainter than this in its crop would not be reported
+# the same threshold in the crop's brightness channel (edge.classify.preprocess)
+LIGHTNING_MIN_BRIGHTNESS = float(np.arcsinh(LIGHTNING_MIN_SNR / SNR_SOFTENING) / 5.0)
 DETECTOR = DetectorConfig()  # whose thresholds decide which objects are candidates
 MAX_WINDOW_FRAMES = 64  # the detector's clip length
 TOP_LEFT_OUT = 4  # per-pixel highest values left out of mean and std (RMS style)
@@ -202,6 +204,13 @@ def frames_detected(frames: np.ndarray, frame_index, x_px, y_px, bg_frames: int 
     return hits
 
 
+def render_frames(seed: int, params: DataParams, rng: np.random.Generator, cloudy: bool):
+    """One simulated night's plan (its truth), its frames (n, h, w) uint8 and their times (s)."""
+    plan = plan_night(_night_config(seed, params, rng, cloudy))
+    frames = np.stack([f.frame for f in render_night(plan)])
+    return plan, frames, plan.frame_times(0, len(frames))
+
+
 def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, np.ndarray]:
     """Render one simulated night and return its labelled crops.
 
@@ -210,18 +219,15 @@ def night_candidates(seed: int, params: DataParams = TRAIN_PARAMS) -> dict[str, 
     (NaN for classes without a track), `scale` (n,) frame px per crop px."""
     rng = np.random.default_rng([seed, 7919])
     cloudy = seed % 3 == 0
-    plan = plan_night(_night_config(seed, params, rng, cloudy))
-    frames = np.stack([f.frame for f in render_night(plan)])
+    plan, frames, frame_t = render_frames(seed, params, rng, cloudy)
     n, h, w = frames.shape
-    frame_t = plan.frame_times(0, n)
     deg_per_px = plan.camera.model.pixel_scale_arcmin / 60.0
     out: dict[str, list] = {"images": [], "labels": [], "track_crop_px": [], "scale": []}
 
     def add(cand: Candidate, label: int, track: tuple[float, float, float, float] | None) -> None:
         crop = make_crop(cand.max_pixel, cand.max_frame, cand.mean, cand.std, cand.x_px, cand.y_px,
                          cand.t_unix, deg_per_px)  # fmt: skip
-        faint = crop.image[..., 0].max() < np.arcsinh(MIN_PEAK_SNR / 2.0) / 5.0
-        if label == CLASSES.index("lightning") and faint:
+        if label == CLASSES.index("lightning") and crop.image[..., 0].max() < LIGHTNING_MIN_BRIGHTNESS:
             return
         t = np.full(4, np.nan)
         if track is not None:

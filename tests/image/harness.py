@@ -401,26 +401,32 @@ def main() -> int:
         ctx["boot_to_healthy_s"] = round(t_healthy, 1)
         return {"boot_to_ssh_s": round(t_ssh, 1), "boot_to_healthy_s": round(t_healthy, 1), "slot": "a"}
 
-    def install(
-        kind: str, expect_refused: bool = False, version_arg: bool = True
-    ) -> subprocess.CompletedProcess:
-        """Run the install in the guest, detached from the SSH session (a starved guest can drop
-        the session during a download of several minutes, which would kill the install); its exit
-        status and output land on the data partition, read back when they are there."""
+    def start_install(kind: str, expect_refused: bool = False) -> tuple[str, str]:
+        """Start the install of the `kind` bundle in the guest, detached from the SSH session (a
+        starved guest can drop the session during a download of several minutes, which would kill
+        the install). Returns the command and the path stem on the data partition where its output
+        (.log) and, once it ends, its exit status (.rc) land."""
         bundle = ctx["bundles"][kind]
         cmd = f"{FIRMWARE_CLI} install --url {ctx['server'].url(bundle.name)} --sha256 {sha256_of(bundle)}"
-        if version_arg and not expect_refused:
+        if not expect_refused:
             cmd += f" --version {version}-{kind}"
         base = f"/data/skytrail/imgtest-install-{kind}-{int(time.time())}"
         r = guest.ssh(f"nohup sh -c '{cmd} >{base}.log 2>&1; echo $? >{base}.rc; sync' >/dev/null 2>&1 &")
         if r.returncode != 0:
             raise StepFailed(f"could not start the install of the {kind} bundle: {r.stderr.strip()}")
+        return cmd, base
 
-        def status() -> str | None:
-            rc = guest.ssh(f"cat {base}.rc", timeout_s=90)
-            return rc.stdout.strip() if rc.returncode == 0 and rc.stdout.strip() else None
+    def install_status(base: str) -> str | None:
+        """The exit status of the install started at `base`, None while it runs."""
+        rc = guest.ssh(f"cat {base}.rc", timeout_s=90)
+        return rc.stdout.strip() if rc.returncode == 0 and rc.stdout.strip() else None
 
-        rc = guest.wait_for(f"the install of the {kind} bundle to end", status, 1800, interval_s=10)
+    def install(kind: str, expect_refused: bool = False) -> subprocess.CompletedProcess:
+        """Install the `kind` bundle in the guest and wait for the install to end."""
+        cmd, base = start_install(kind, expect_refused)
+        rc = guest.wait_for(
+            f"the install of the {kind} bundle to end", lambda: install_status(base), 1800, 10
+        )
         out = guest.ssh(f"cat {base}.log", timeout_s=90).stdout
         return subprocess.CompletedProcess(cmd, int(rc), out, out)
 
@@ -489,14 +495,7 @@ def main() -> int:
 
     def power_cut() -> dict:
         before = guest.state()
-        bundle = ctx["bundles"]["good"]
-        base = "/data/skytrail/imgtest-power-cut"
-        install = (
-            f"{FIRMWARE_CLI} install --url {ctx['server'].url(bundle.name)} --sha256 {sha256_of(bundle)}"
-        )
-        guest.ssh(
-            f"rm -f {base}.rc; nohup sh -c '{install} >{base}.log 2>&1; echo $? >{base}.rc' >/dev/null 2>&1 &"
-        )
+        _, base = start_install("good")
 
         # cut the power while RAUC writes the slot (its installer's progress, read over D-Bus, says
         # "Copying image to rootfs.N"; before this install reaches RAUC it still shows the last
@@ -504,8 +503,8 @@ def main() -> int:
         def writing() -> bool:
             if "Copying image" in guest.ssh(RAUC_PROGRESS).stdout:
                 return True
-            rc = guest.ssh(f"cat {base}.rc").stdout.strip()
-            if rc:
+            rc = install_status(base)
+            if rc is not None:
                 log = guest.ssh(f"tail -n 3 {base}.log").stdout.strip()
                 raise StepFailed(f"the install ended (exit {rc}) before the power cut: {log[-400:]}")
             return False
